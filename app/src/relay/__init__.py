@@ -1,0 +1,1 @@
+"""Relay: real-time team chat service."""
