@@ -1,0 +1,58 @@
+"""Network policies: NAT per AZ, flow logs, and no internet-open ingress but the ALB's 80/443."""
+
+import pytest
+
+from .harness import Resource
+from .weakening import REMOVE, Weakening, assert_fires_naming_resource_property_and_fix
+
+OPEN_SSH = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}
+CASES = [
+    Weakening(
+        "vpc-nat-gateway-per-az", "relay-nat-eu-west-1b", None, REMOVE, "NatGateway", blamed="relay-vpc"
+    ),
+    Weakening("vpc-flow-logs", "relay-flow-log", None, REMOVE, "FlowLog", blamed="relay-vpc"),
+    Weakening("security-group-no-open-ingress", "relay-db-sg", "ingress.0", OPEN_SSH, "ingress[]"),
+    Weakening("security-group-no-open-ingress", "relay-alb-443", "fromPort", 0, "cidrIpv4"),
+    Weakening(
+        "security-group-no-open-ingress",
+        "relay-db-5432",
+        None,
+        Resource(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "relay-db-5432",
+            {
+                "securityGroupId": "sg-db",
+                "ipProtocol": "tcp",
+                "fromPort": 443,
+                "toPort": 443,
+                "cidrIpv4": "0.0.0.0/0",
+            },
+            {"securityGroupId": ["relay-db-sg"]},
+        ),
+        "cidrIpv4",
+    ),
+    Weakening(
+        "security-group-no-open-ingress",
+        "relay-nodes-ipv6",
+        None,
+        Resource(
+            "aws:ec2/securityGroupRule:SecurityGroupRule",
+            "relay-nodes-ipv6",
+            {
+                "type": "ingress",
+                "securityGroupId": "sg-db",
+                "protocol": "-1",
+                "fromPort": 0,
+                "toPort": 0,
+                "ipv6CidrBlocks": ["::/0"],
+            },
+            {"securityGroupId": ["relay-db-sg"]},
+        ),
+        "cidrBlocks",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_weakened_network_setting_is_refused(case):
+    assert_fires_naming_resource_property_and_fix(case)
