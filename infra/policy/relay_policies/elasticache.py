@@ -50,10 +50,11 @@ def check_in_transit(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 def check_auth(args: ResourceValidationArgs) -> Iterator[str]:
-    if not args.props.get("authToken") and not items(args.props.get("userGroupIds")):
+    token = args.props.get("authToken") or args.props.get("authTokenWo")
+    if not token and not items(args.props.get("userGroupIds")):
         yield violation(
             args.urn,
-            "authToken/userGroupIds",
+            "authToken/authTokenWo/userGroupIds",
             "unset",
             "clients must authenticate to Redis",
             "set auth_token from a Secrets Manager random password (or user_group_ids for RBAC)",

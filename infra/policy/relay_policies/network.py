@@ -36,6 +36,8 @@ def check_nat_per_az(args: StackValidationArgs) -> Iterator[Finding]:
     covered = {
         str(s.props.get("availabilityZone")) for n in nats for s in graph.referenced(n, "subnetId", SUBNET)
     }
+    if any(n.props.get("availabilityMode") == "regional" for n in nats):
+        covered = zones  # a regional NAT gateway serves every AZ of its VPC
     if not zones:
         return
     per_az = required_flag("vpc-nat-gateway-per-az", args.get_config())

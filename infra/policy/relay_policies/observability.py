@@ -21,9 +21,7 @@ PROD_LOG_RETENTION_DAYS = 30
 
 
 def check_key_rotation(args: ResourceValidationArgs) -> Iterator[str]:
-    symmetric = (
-        args.props.get("customerMasterKeySpec") or args.props.get("keySpec") or "SYMMETRIC_DEFAULT"
-    ) == "SYMMETRIC_DEFAULT"
+    symmetric = (args.props.get("customerMasterKeySpec") or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
     value = args.props.get("enableKeyRotation")
     if symmetric and value is not True:
         yield violation(

@@ -2,7 +2,8 @@
 
 import pytest
 
-from .harness import Resource
+from .compliant_stack import compliant_stack
+from .harness import Resource, policy, run_policy
 from .weakening import REMOVE, Weakening, assert_fires_naming_resource_property_and_fix
 
 OPEN_SSH = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}
@@ -56,3 +57,22 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_weakened_network_setting_is_refused(case):
     assert_fires_naming_resource_property_and_fix(case)
+
+
+def test_a_regional_nat_gateway_covers_every_zone():
+    stack = [r for r in compliant_stack() if r.type != "aws:ec2/natGateway:NatGateway"]
+    regional = Resource(
+        "aws:ec2/natGateway:NatGateway",
+        "relay-nat",
+        {"availabilityMode": "regional", "vpcId": "v"},
+        {"vpcId": ["relay-vpc"]},
+    )
+    assert run_policy(policy("vpc-nat-gateway-per-az"), stack, "prod")
+    assert run_policy(policy("vpc-nat-gateway-per-az"), [*stack, regional], "prod") == []
+
+
+def test_staging_needs_one_nat_gateway_not_one_per_zone():
+    one_nat = [r for r in compliant_stack() if r.name not in ("relay-nat-eu-west-1b", "relay-nat-eu-west-1c")]
+    no_nat = [r for r in compliant_stack() if r.type != "aws:ec2/natGateway:NatGateway"]
+    assert run_policy(policy("vpc-nat-gateway-per-az"), one_nat, "staging") == []
+    assert run_policy(policy("vpc-nat-gateway-per-az"), no_nat, "staging")

@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,23 @@ def test_pack_requirements_match_the_repository_pins():
         }
 
     assert pins(POLICY_DIR / "requirements.txt") <= pins(REPO / "requirements.txt")
+
+
+def test_readme_table_lists_every_policy_with_its_control():
+    rows = {
+        cells[1]: cells[2]
+        for line in (POLICY_DIR / "README.md").read_text().splitlines()
+        if line.startswith("| ") and len(cells := [c.strip() for c in line.split("|")]) > 3
+    }
+    for rule in POLICIES:
+        control = rule.description.split(":")[0]
+        assert rule.name in rows, f"README.md table misses {rule.name}"
+        assert control.startswith("Relay") or control.startswith("Pod") or rows[rule.name] == control
+
+
+@pytest.mark.parametrize("target", ["preview", "deploy"])
+def test_make_preview_and_deploy_pass_the_pack_and_the_stack_config(target):
+    plan = subprocess.run(
+        ["make", "-n", target, "STACK=staging"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert "--policy-pack infra/policy --policy-pack-config infra/policy/config/staging.json" in plan.stdout
