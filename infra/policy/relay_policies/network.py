@@ -19,6 +19,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
@@ -116,7 +117,7 @@ def check_open_ingress(args: StackValidationArgs) -> Iterator[Finding]:
                 ),
             )
 
-    for group in graph.of_type(SECURITY_GROUP):
+    for group in graph.of_type(SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
         for rule in items(group.props.get("ingress")):
             yield from judge(group, group, "ingress[]", rule)
     for rule in graph.of_type(INGRESS_RULE):

@@ -28,6 +28,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 from relay_policies import POLICIES
 
+from ..stack_capture import CapturedResource
 from .conftest import POLICY_DIR
 
 
@@ -38,13 +39,24 @@ class Resource:
     type: str
     name: str
     props: dict[str, Any]
-    deps: dict[str, list[str]] = field(default_factory=dict)  # property -> names of resources it refers to
-    parent: str | None = None
-    stack: str = "prod"
+    deps: dict[str, list[str]] = field(default_factory=dict)  # property -> URNs (or names) it refers to
+    parent: str | None = None  # URN (or name) of the parent
+    urn: str = ""
 
-    @property
-    def urn(self) -> str:
-        return f"urn:pulumi:{self.stack}::relay::{self.type}::{self.name}"
+    def __post_init__(self) -> None:
+        self.urn = self.urn or f"urn:pulumi:prod::relay::{self.type}::{self.name}"
+
+
+def from_capture(captured: CapturedResource) -> Resource:
+    """A resource the real program registered under mocks, with the references the engine records."""
+    return Resource(
+        captured.type,
+        captured.name,
+        dict(captured.inputs),
+        dict(captured.property_dependencies),
+        captured.parent or None,
+        captured.urn,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,18 +111,23 @@ def run_resource(rule: ResourceValidationPolicy, resource: Resource, stack: str 
 
 
 def policy_resources(resources: Iterable[Resource]) -> list[PolicyResource]:
+    """`PolicyResource`s with parents and property dependencies resolved, as `AnalyzeStack` does."""
     resources = list(resources)
-    built = {
-        r.name: PolicyResource(r.type, wire(r.props), r.urn, r.name, options(), None, None, [], {})
-        for r in resources
-    }
-    for r in resources:
-        target = built[r.name]
-        target.parent = built.get(r.parent) if r.parent else None
-        for prop, names in r.deps.items():
-            target.property_dependencies[prop] = [built[n] for n in names if n in built]
-            target.dependencies.extend(built[n] for n in names if n in built)
-    return list(built.values())
+    built = [
+        PolicyResource(r.type, wire(r.props), r.urn, r.name, options(), None, None, [], {}) for r in resources
+    ]
+    by_urn = {b.urn: b for b in built}
+    by_name = {b.name: b for b in built}
+
+    def resolve(keys: Iterable[str]) -> list[PolicyResource]:
+        return [found for key in keys if (found := by_urn.get(key) or by_name.get(key))]
+
+    for r, target in zip(resources, built, strict=True):
+        target.parent = next(iter(resolve([r.parent])), None) if r.parent else None
+        for prop, keys in r.deps.items():
+            target.property_dependencies[prop] = resolve(keys)
+            target.dependencies.extend(resolve(keys))
+    return built
 
 
 def run_stack(

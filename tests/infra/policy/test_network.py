@@ -76,3 +76,13 @@ def test_staging_needs_one_nat_gateway_not_one_per_zone():
     no_nat = [r for r in compliant_stack() if r.type != "aws:ec2/natGateway:NatGateway"]
     assert run_policy(policy("vpc-nat-gateway-per-az"), one_nat, "staging") == []
     assert run_policy(policy("vpc-nat-gateway-per-az"), no_nat, "staging")
+
+
+def test_the_default_security_group_may_not_open_ingress_either():
+    default_group = Resource(
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+        "relay-default-sg",
+        {"vpcId": "v", "ingress": [OPEN_SSH]},
+    )
+    found = run_policy(policy("security-group-no-open-ingress"), [*compliant_stack(), default_group], "prod")
+    assert [v.urn for v in found] == [default_group.urn]
