@@ -9,6 +9,7 @@ id, ARN or physical name, which is how the engine presents already-deployed reso
 from collections.abc import Iterable
 
 from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
 
 from .props import get, strings
 
@@ -40,5 +41,13 @@ class StackGraph:
 
 
 def identities(resource: PolicyResource) -> set[str]:
-    names = {v for key in IDENTITY_PROPS if isinstance(v := resource.props.get(key), str) and v}
-    return names | {f"arn:aws:s3:::{v}" for v in names}
+    """The values other resources may use to name `resource`; ones not known yet (preview) are skipped."""
+    names: set[str] = set()
+    for key in IDENTITY_PROPS:
+        try:
+            value = resource.props.get(key)
+        except UnknownValueError:
+            continue
+        if isinstance(value, str) and value:
+            names |= {value, f"arn:aws:s3:::{value}"}
+    return names

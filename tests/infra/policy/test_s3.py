@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from .harness import Resource
+from .compliant_stack import compliant_stack
+from .harness import Resource, policy, run_policy
 from .weakening import DELETE, REMOVE, Weakening, assert_fires_naming_resource_property_and_fix
 
 UPLOADS = "relay-uploads"
@@ -163,3 +165,14 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_weakened_bucket_setting_is_refused(case):
     assert_fires_naming_resource_property_and_fix(case)
+
+
+def test_a_bucket_name_unknown_in_preview_does_not_stop_the_linking():
+    """In a first preview some names are unknown; a reference given by value still finds its bucket."""
+    stack = compliant_stack()
+    for resource in stack:
+        if resource.name == "relay-uploads-replica":
+            resource.props["bucket"] = UNKNOWN_STRING_VALUE
+        if resource.name == "relay-uploads-versioning":
+            resource.deps = {}  # the program passed the bucket's name as a plain string
+    assert run_policy(policy("s3-versioning"), stack, "prod") == []
