@@ -70,8 +70,10 @@ EXAMPLES: dict[str, str] = {
     "backupRetentionDays": "35",
     "clerkSecretKey": "sk_live_...",
     "alarmWebhookUrl": "https://hooks.example.com/relay",
+    "cdnSignerPrivateKeyPem": '"$(cat cdn-signer-private.pem)"',
 }
-SECRET_KEYS = ("clerkSecretKey", "alarmWebhookUrl")
+# Optional secrets: set with `pulumi config set --secret`; never in the committed YAML.
+SECRET_KEYS = ("clerkSecretKey", "alarmWebhookUrl", "cdnSignerPrivateKeyPem")
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -161,6 +163,7 @@ class Settings:
     # Optional secrets: None when unset (the Secrets Manager secret is then created empty).
     clerk_secret_key: pulumi.Input[str] | None = None
     alarm_webhook_url: pulumi.Input[str] | None = None
+    cdn_signer_private_key: pulumi.Input[str] | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -348,6 +351,7 @@ def parse_settings(
         backup_retention_days=read.integer("backupRetentionDays", 7, 3650),
         clerk_secret_key=secrets.get("clerkSecretKey"),
         alarm_webhook_url=secrets.get("alarmWebhookUrl"),
+        cdn_signer_private_key=secrets.get("cdnSignerPrivateKeyPem"),
     )
     _check_consistency(read, settings)
     return settings

@@ -77,7 +77,7 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:route53/healthCheck:HealthCheck":
         return {"id": f"{name}-hc"}
     if args.typ == "random:index/randomPassword:RandomPassword":
-        return {"result": "Mock0nlyPassw0rdForTests" + "x" * max(0, inputs.get("length", 24) - 24)}
+        return {"result": "Mock0nlyPassw0rdForTests" + "x" * max(0, int(inputs.get("length", 24)) - 24)}
     return {}
 
 
