@@ -34,3 +34,13 @@ lint: venv
 test: venv system-deps lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
+
+# The policy pack runs on every preview and deploy; staging relaxes only what its config lists.
+STACK ?= prod
+POLICY_PACK_FLAGS = --policy-pack infra/policy --policy-pack-config infra/policy/config/$(STACK).json
+
+.PHONY: preview deploy
+preview deploy: venv
+	@command -v pulumi >/dev/null || { echo "make $@: the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)" >&2; exit 1; }
+	@test -f infra/policy/config/$(STACK).json || { echo "make $@: no policy config for STACK=$(STACK); use prod or staging" >&2; exit 1; }
+	pulumi $(if $(filter preview,$@),preview,up) --stack $(STACK) $(POLICY_PACK_FLAGS)
