@@ -82,9 +82,16 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
 
 
 class RelayMocks(pulumi.runtime.Mocks):
+    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown."""
+
+    def __init__(self, preview: bool = False):
+        self.preview = preview
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = {**args.inputs, "arn": _arn(args), **_computed(args)}
-        return f"{args.name}-id", outputs
+        computed = {"arn": _arn(args), **_computed(args)}
+        if self.preview:
+            return "", {**args.inputs, **dict.fromkeys(computed, rpc.UNKNOWN)}
+        return f"{args.name}-id", {**args.inputs, **computed}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
