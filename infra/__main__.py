@@ -36,7 +36,7 @@ aws_provider = aws.Provider(
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 secrets = Secrets(
-    prefix,
+    f"{prefix}-secrets",
     SecretsArgs(
         name_prefix=prefix,
         values={
@@ -48,7 +48,7 @@ secrets = Secrets(
     opts,
 )
 network = Network(
-    prefix,
+    f"{prefix}-net",
     NetworkArgs(
         region=settings.region,
         cidr=settings.vpc_cidr,
@@ -60,7 +60,7 @@ network = Network(
     opts,
 )
 firewall = Firewall(
-    prefix,
+    f"{prefix}-waf",
     FirewallArgs(
         rate_limit_per_5min=settings.waf_rate_limit_per_5min,
         log_retention_days=settings.log_retention_days,
@@ -69,7 +69,7 @@ firewall = Firewall(
     opts,
 )
 storage = Storage(
-    prefix,
+    f"{prefix}-storage",
     StorageArgs(
         name_prefix=prefix,
         region=settings.region,
@@ -87,7 +87,7 @@ storage = Storage(
     opts,
 )
 edge = Edge(
-    prefix,
+    f"{prefix}-edge",
     EdgeArgs(
         domain_name=settings.domain,
         zone_id=settings.hosted_zone_id,
@@ -101,7 +101,7 @@ edge = Edge(
     opts,
 )
 cluster = Cluster(
-    prefix,
+    f"{prefix}-eks",
     ClusterArgs(
         cluster_name=prefix,
         region=settings.region,
@@ -123,7 +123,7 @@ cluster = Cluster(
     opts,
 )
 database = Database(
-    prefix,
+    f"{prefix}-db",
     DatabaseArgs(
         identifier=prefix,
         vpc_id=network.vpc_id,
@@ -143,7 +143,7 @@ database = Database(
     opts,
 )
 cache = Cache(
-    prefix,
+    f"{prefix}-cache",
     CacheArgs(
         replication_group_id=prefix,
         vpc_id=network.vpc_id,
@@ -158,7 +158,7 @@ cache = Cache(
     opts,
 )
 app = App(
-    prefix,
+    f"{prefix}-app",
     AppArgs(
         environment=settings.environment,
         namespace=APP_NAMESPACE,
@@ -195,7 +195,7 @@ app = App(
 )
 
 monitoring = Monitoring(
-    prefix,
+    f"{prefix}-monitoring",
     MonitoringArgs(
         name_prefix=prefix,
         environment=settings.environment,
@@ -219,7 +219,7 @@ monitoring = Monitoring(
     opts,
 )
 Backup(
-    prefix,
+    f"{prefix}-backup",
     BackupArgs(
         name_prefix=prefix,
         backup_region=settings.backup_region,

@@ -88,10 +88,12 @@ class RelayMocks(pulumi.runtime.Mocks):
         self.preview = preview
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        computed = {"arn": _arn(args), **_computed(args)}
+        # Auto-named resources get their logical name, as the provider's autonaming would.
+        defaults = {"arn": _arn(args), "name": args.name}
+        computed = {**{k: v for k, v in defaults.items() if k not in args.inputs}, **_computed(args)}
         if self.preview:
             return "", {**args.inputs, **dict.fromkeys(computed, rpc.UNKNOWN)}
-        return f"{args.name}-id", {**args.inputs, **computed}
+        return f"{args.typ.rsplit(':', 1)[1].lower()}-{args.name}", {**args.inputs, **computed}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
