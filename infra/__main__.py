@@ -1,5 +1,12 @@
 """Relay on AWS: composes one component per concern and exports what operators need."""
 
+import sys
+from pathlib import Path
+
+# Pulumi runs this directory as a script (runpy.run_path("infra/")), which puts infra/ itself on
+# sys.path; the `infra.*` imports below need the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import pulumi
 import pulumi_aws as aws
 

@@ -151,7 +151,9 @@ def _evaluate(
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name, preview=preview, monitor=monitor)
-    sys.path.insert(0, str(REPO_ROOT))
+    # As the Pulumi language host does: only the program directory is on the path, so the
+    # program must find its own modules (`python -m` put the repository root there for us).
+    sys.path[:] = [p for p in sys.path if p not in ("", str(REPO_ROOT))]
     started = time.perf_counter()
 
     def program() -> None:
