@@ -20,7 +20,7 @@ from infra.edge import Edge, EdgeArgs
 from infra.firewall import Firewall, FirewallArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
-from infra.secrets import Secrets, SecretsArgs
+from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
 from infra.storage import Storage, StorageArgs
 
 settings = load_settings()
@@ -42,9 +42,9 @@ aws_provider = aws.Provider(
 )
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
-secrets = Secrets(
+OperatorSecrets(
     f"{prefix}-secrets",
-    SecretsArgs(
+    OperatorSecretsArgs(
         name_prefix=prefix,
         values={
             "clerk-secret-key": settings.clerk_secret_key,

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,9 @@ def test_components_follow_the_type_token_and_naming_conventions(stack_run):
         assert match, f"{resource.urn}: component type tokens are relay:<module>:<Class>"
         module = Path(REPO_ROOT, "infra", f"{match['module']}.py")
         assert f"class {match['cls']}(pulumi.ComponentResource)" in module.read_text(), resource.urn
+
+
+def test_no_program_module_shadows_the_standard_library():
+    """Pulumi puts infra/ first on sys.path: an infra/secrets.py would replace the stdlib's."""
+    modules = {p.stem for p in Path(REPO_ROOT, "infra").glob("*.py")} - {"__main__"}
+    assert not modules & sys.stdlib_module_names
