@@ -123,8 +123,12 @@ class App(pulumi.ComponentResource):
             f"{name}-migrate",
             metadata={"name": f"relay-migrate-{digest}", "namespace": args.namespace, "labels": labels},
             spec=migration_job_spec(spec),
+            # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s).
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[namespace, config, secret], delete_before_replace=True
+                parent=self,
+                depends_on=[namespace, config, secret],
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
         )
         self.deployment = k8s.apps.v1.Deployment(
