@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -16,7 +17,7 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=0,
         http="httptools",
-        ws="websockets",
+        ws="websockets-sansio",
         ws_per_message_deflate=False,
         proxy_headers=False,
         lifespan="off",
@@ -34,3 +35,10 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+@asynccontextmanager
+async def served_client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking real HTTP to `app` served by uvicorn."""
+    async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        yield client
