@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from relay.logging import configure_logging
+from relay.logging import json_handler
 from relay.main import create_app
 from relay.settings import Settings
 from tests.utils.asgi_client import asgi_client
@@ -43,13 +43,16 @@ async def client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def log_output(settings: Settings) -> Iterator[io.StringIO]:
-    """Everything logged through the production JSON handler during the test, one object per line."""
+    """Everything logged during the test, through the production redaction and JSON formatting."""
     stream = io.StringIO()
-    configure_logging(settings, stream=stream)
+    handler = json_handler(settings, stream)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
     yield stream
-    logging.getLogger().removeHandler(
-        next(h for h in logging.getLogger().handlers if h.get_name() == "relay-json")
-    )
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import sentry_sdk
 from relay.settings import Settings
 
 REDACTED = "[redacted]"
+_HANDLER_NAME = "relay-json"
 
 
 @dataclass(slots=True)
@@ -121,16 +122,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
-def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler:
-    """Route the root logger (and uvicorn's, which keep their own handlers) through one JSON handler.
-
-    Idempotent: a second call replaces the handler installed by the first."""
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.set_name("relay-json")
+def json_handler(settings: Settings, stream: Any) -> logging.Handler:
+    """A handler that redacts, then writes one JSON object per line to `stream`."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RedactionFilter())
     handler.setFormatter(JsonFormatter(settings.replica_id))
+    return handler
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route the root logger (and uvicorn's, which keep their own handlers) through one JSON handler
+    on stdout. Idempotent: a second call replaces the handler installed by the first."""
+    handler = json_handler(settings, sys.stdout)
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for existing in [h for h in root.handlers if h.get_name() == "relay-json"]:
+    for existing in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
@@ -140,7 +146,6 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
         uvicorn_logger.propagate = True
     # The access-log middleware writes one line per request; uvicorn's own would duplicate it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    return handler
 
 
 def init_sentry(settings: Settings) -> bool:

@@ -69,8 +69,9 @@ class Settings(BaseSettings):
         if not isinstance(value, list):
             return value
         try:
-            return [ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item
-                    for item in value]
+            return [
+                ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item for item in value
+            ]
         except ValueError as error:
             raise ValueError(
                 f"RELAY_TRUSTED_PROXIES: {error}; "

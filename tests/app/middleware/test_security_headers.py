@@ -74,4 +74,3 @@ async def test_hsts_is_one_year_outside_local_mode(redis_server: RedisServer, en
         response = await client.get("/api/small")
     assert_hardened(response, hsts_seconds=HSTS_PRODUCTION_SECONDS)
     assert HSTS_PRODUCTION_SECONDS == 31_536_000
-
