@@ -19,6 +19,7 @@ from relay.settings import Settings
 
 REDACTED = "[redacted]"
 _HANDLER_NAME = "relay-json"
+SENTRY_REQUEST_HEADERS = ("user-agent", "content-type", "content-length", "x-request-id")
 
 
 @dataclass(slots=True)
@@ -149,15 +150,26 @@ def configure_logging(settings: Settings) -> None:
 
 
 def init_sentry(settings: Settings) -> bool:
-    """Error reporting is optional: enabled only when RELAY_SENTRY_DSN is set, and never with PII."""
+    """Error reporting is optional: enabled only when RELAY_SENTRY_DSN is set, and never with PII.
+
+    `data_collection` supersedes the deprecated `send_default_pii` (left at its default, off): no
+    user identity, cookies, bodies (message text), query strings (socket.io tokens) or local
+    variables, and only harmless request headers."""
     if not settings.sentry_dsn:
         return False
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment,
         server_name=settings.replica_id,
-        send_default_pii=False,
-        max_request_body_size="never",  # request bodies hold message text
         traces_sample_rate=0.0,
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": list(SENTRY_REQUEST_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "stack_frame_variables": False,
+            "database_query_data": False,
+        },
     )
     return True
