@@ -41,8 +41,7 @@ def assert_rate_limited(response: httpx.Response) -> int:
 @pytest.fixture
 def outage_redis() -> Iterator[RedisServer]:
     """A Redis of this test's own, which the test may stop and start."""
-    server = RedisServer()
-    server.start()
+    server = RedisServer.start()
     yield server
     server.close()
 
@@ -148,7 +147,7 @@ async def test_redis_outage_fails_open_logged_once_and_counted_then_recovers(
         assert len(warnings) == 1
         assert "rate limits failing open" in warnings[0]["message"]
 
-        outage_redis.start()
+        outage_redis.resume()
         await asyncio.sleep(FAIL_OPEN_BACKOFF + 0.1)
         statuses = [(await client.get("/api/small", headers=after)).status_code for _ in range(3)]
     assert statuses[0] == 200

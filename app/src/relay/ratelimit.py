@@ -15,16 +15,15 @@ import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relay.bucket_store import ALLOWED, BucketStore, Decision
+from relay.errors import RelayError
 from relay.logging import request_context
 from relay.metrics import record_rate_limit_fail_open, record_rate_limit_hit
 from relay.settings import Settings
 
-__all__ = ["Decision", "IPRateLimit", "RateLimited", "RateLimiter", "rate_limited_handler"]
+__all__ = ["Decision", "IPRateLimit", "RateLimited", "RateLimiter"]
 
 FAIL_OPEN_LOG_INTERVAL = 30.0
 # After a failure, skip Redis this long: during an outage requests must not each wait for a timeout.
@@ -37,12 +36,16 @@ EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 log = logging.getLogger(__name__)
 
 
-class RateLimited(Exception):
-    """Raised by `RateLimiter.enforce_*`; the app's exception handler turns it into a 429."""
+class RateLimited(RelayError):
+    """Raised by `RateLimiter.enforce_user_api`; the app's RelayError handler answers the 429."""
 
-    def __init__(self, scope: str, decision: Decision) -> None:
-        super().__init__(f"rate limit {scope!r} exceeded; retry after {decision.retry_after_header} s")
-        self.scope = scope
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(
+            "rate_limited",
+            rate_limited_message(decision),
+            429,
+            {"Retry-After": decision.retry_after_header},
+        )
         self.decision = decision
 
 
@@ -108,7 +111,7 @@ class RateLimiter:
         """Called by the auth dependency once the user is known; raises RateLimited when over."""
         decision = await self.hit_user_api(user_id)
         if not decision.allowed:
-            raise RateLimited("api", decision)
+            raise RateLimited(decision)
 
     def _note_fail_open(self, error: BaseException) -> None:
         record_rate_limit_fail_open()
@@ -133,15 +136,12 @@ def _counted(scope: str, decision: Decision) -> Decision:
     return decision
 
 
+def rate_limited_message(decision: Decision) -> str:
+    return f"too many requests; retry after {decision.retry_after_header} s"
+
+
 def rate_limited_body(decision: Decision) -> bytes:
-    return json.dumps(
-        {
-            "error": {
-                "code": "rate_limited",
-                "message": f"too many requests; retry after {decision.retry_after_header} s",
-            }
-        }
-    ).encode()
+    return json.dumps({"error": {"code": "rate_limited", "message": rate_limited_message(decision)}}).encode()
 
 
 async def send_rate_limited(send: Send, decision: Decision) -> None:
@@ -160,27 +160,21 @@ async def send_rate_limited(send: Send, decision: Decision) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def rate_limited_handler(_request: Request, exc: Exception) -> Response:
-    """FastAPI exception handler for RateLimited (per-user limits raised inside the app)."""
-    assert isinstance(exc, RateLimited)
-    return Response(
-        rate_limited_body(exc.decision),
-        status_code=429,
-        media_type="application/json",
-        headers={"Retry-After": exc.decision.retry_after_header},
-    )
-
-
 class IPRateLimit:
-    """Per-client-IP limit on every HTTP request but the probes. Runs inside the request-context
-    middleware, which has already resolved the client IP from trusted proxies."""
+    """Per-client-IP limit on HTTP requests (REST, static), 100/s by default. Runs inside the
+    request-context middleware, which has already resolved the client IP from trusted proxies.
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
+    Not limited here: the probes and /metrics, and Socket.IO (its long-polling requests are
+    transport, not API calls; socket traffic is limited per user by `hit_message`)."""
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, socketio_path: str) -> None:
         self.app = app
         self.limiter = limiter
+        self.socketio_path = socketio_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(self.socketio_path):
             await self.app(scope, receive, send)
             return
         context = request_context.get()

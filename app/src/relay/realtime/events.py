@@ -1,0 +1,129 @@
+"""Socket.IO event handlers: handshake auth, rooms on connect, message:send, typing, presence."""
+
+import logging
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from relay.auth.verifier import AuthError
+from relay.db.models import Membership
+from relay.errors import RelayError
+from relay.realtime.hub import Hub
+from relay.realtime.rooms import channel_room, user_room
+from relay.runtime import Runtime
+from relay.services import messages
+from relay.services.users import ensure_user
+
+log = logging.getLogger(__name__)
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    channel_id: str = Field(min_length=1, max_length=32)
+    body: str
+    client_msg_id: str = Field(min_length=1, max_length=64)
+    parent_id: str | None = Field(default=None, max_length=32)
+
+
+class TypingIn(BaseModel):
+    channel_id: str = Field(min_length=1, max_length=32)
+
+
+def _handshake_token(environ: dict, auth: Any) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return auth["token"]
+    try:
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return None
+    morsel = cookie.get("__session")
+    return morsel.value if morsel else None
+
+
+def _failure(error: RelayError) -> dict[str, Any]:
+    return {"ok": False, **error.body()}
+
+
+def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> None:
+    users: dict[str, str] = {}  # sid -> user id, for this replica's sockets
+
+    @sio.event
+    async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+        try:
+            identity = await runtime.verifier.verify(_handshake_token(environ, auth))
+        except AuthError as error:
+            raise socketio.exceptions.ConnectionRefusedError(error.reason) from None
+        async with runtime.sessions() as session:
+            await ensure_user(session, identity, runtime.known_users)
+            channel_ids = list(
+                await session.scalars(
+                    select(Membership.channel_id).where(Membership.user_id == identity.user_id)
+                )
+            )
+        users[sid] = identity.user_id
+        await sio.enter_room(sid, user_room(identity.user_id))
+        for channel_id in channel_ids:
+            await sio.enter_room(sid, channel_room(channel_id))
+        try:
+            came_online = await hub.presence.connected(identity.user_id, sid)
+        except (RedisError, OSError) as error:
+            log.warning("presence not recorded for a new socket: %s", error)
+            return
+        if came_online:
+            await hub.announce(identity.user_id)
+
+    @sio.event
+    async def disconnect(sid: str, *_reason: Any) -> None:
+        user_id = users.pop(sid, None)
+        if user_id is None:
+            return
+        try:
+            went_offline = await hub.presence.disconnected(user_id, sid)
+        except (RedisError, OSError) as error:
+            log.warning("presence not updated for a closed socket: %s", error)
+            return
+        if went_offline:
+            await hub.announce(user_id, offline=True)
+
+    @sio.on("message:send")
+    async def message_send(sid: str, data: Any = None) -> dict[str, Any]:
+        user_id = users.get(sid)
+        if user_id is None:
+            return _failure(RelayError("unauthorized", "socket is not authenticated", 401))
+        try:
+            request = SendIn.model_validate(data)
+        except ValidationError as error:
+            return _failure(RelayError("invalid_request", str(error.errors()[0].get("msg")), 422))
+        try:
+            async with runtime.sessions() as session:
+                message, created = await messages.post_message(
+                    session,
+                    user_id,
+                    request.channel_id,
+                    body=request.body,
+                    client_msg_id=request.client_msg_id,
+                    parent_id=request.parent_id,
+                    max_chars=runtime.settings.max_message_chars,
+                )
+        except RelayError as error:
+            return _failure(error)
+        if created:
+            await hub.message_event("message:new", message)
+        return {"ok": True, "message": message}
+
+    @sio.on("typing")
+    async def typing(sid: str, data: Any = None) -> None:
+        user_id = users.get(sid)
+        try:
+            request = TypingIn.model_validate(data)
+        except ValidationError:
+            return
+        room = channel_room(request.channel_id)
+        if user_id is not None and room in sio.rooms(sid):
+            await sio.emit(
+                "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
+            )

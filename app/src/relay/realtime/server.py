@@ -1,0 +1,34 @@
+"""The Socket.IO server: one AsyncServer per process, fanned out across replicas through Redis."""
+
+import socketio
+
+from relay.realtime.events import register_events
+from relay.realtime.hub import Hub
+from relay.realtime.presence import PresenceTracker
+from relay.realtime.rooms import RoomSync
+from relay.runtime import Runtime
+
+SOCKETIO_PATH = "api/socketio"
+
+
+def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
+    settings = runtime.settings
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="relay:socketio"),
+        cors_allowed_origins=settings.allowed_origins,
+        transports=["websocket", "polling"],
+        # DESIGN §4 socket timing: ping every 25 s, give up after 60 s (the ALB idle timeout is 120 s).
+        ping_interval=25,
+        ping_timeout=60,
+        # A message is at most RELAY_MAX_MESSAGE_CHARS characters (up to 4 bytes each) plus envelope.
+        max_http_buffer_size=settings.max_body_bytes,
+    )
+    hub = Hub(
+        sio,
+        RoomSync(sio, runtime.redis),
+        PresenceTracker(runtime.redis, settings.replica_id),
+        runtime.sessions,
+    )
+    register_events(sio, runtime, hub)
+    return sio, hub
