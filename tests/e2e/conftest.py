@@ -2,13 +2,14 @@
 the shared Postgres, so it never disturbs a running `make up` (DESIGN.md §3, `make test`)."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from topology import Ports, Topology, database
 from topology.processes import free_port
+from topology.smoke import socket_layer_present
 
 SHARED_POSTGRES_PORT = 5432
 
@@ -49,3 +50,23 @@ def healthy(topology: Topology) -> Topology:
     """The topology with every replica in rotation (fault tests leave it that way too)."""
     topology.wait_healthy()
     return topology
+
+
+@pytest.fixture(scope="session")
+def mint(topology: Topology) -> Callable[[str], str]:
+    """Tokens from the service's own local minter (`relay token`), for a user name made unique per call."""
+    if not topology.relay_supports("token"):
+        pytest.skip("this build of relay has no `relay token` yet (app branch not merged)")
+
+    def mint_for(name: str) -> str:
+        return topology.token(f"{name}-{uuid.uuid4().hex[:8]}")
+
+    return mint_for
+
+
+@pytest.fixture(scope="session")
+def socket_layer(topology: Topology) -> None:
+    if not socket_layer_present(topology):
+        pytest.skip(
+            "this build of relay has no Socket.IO server at /api/socketio yet (app branch not merged)"
+        )
