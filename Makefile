@@ -7,12 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint preview deploy
+.PHONY: help venv system-deps test lint up down status token js-deps preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
 	@echo "make down      stop what make up started (data kept)"
 	@echo "make test      set up and run every test suite"
+	@echo "make status    what the local topology runs (pids, ports)"
+	@echo "make token USER=alice   print a session token for the local topology"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
@@ -30,10 +32,36 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check app/src infra tests
+	$(BIN)/ruff check app/src infra tests topology loadtests
+
+# The local production topology (topology/): haproxy -> 2 supervised replicas -> Postgres, Redis, moto.
+up: venv system-deps
+	$(BIN)/python -m topology up
+
+down:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m topology down; else echo "make down: nothing to stop"; fi
+
+status: venv
+	@$(BIN)/python -m topology status
+
+# USER is also the login name in the environment: only an explicit USER=... on the command line counts.
+token:
+ifneq ($(origin USER),command line)
+	$(error make token needs a user name: make token USER=alice)
+endif
+	@$(MAKE) -s --no-print-directory venv >&2
+	@$(BIN)/python -m topology token --user "$(USER)"
+
+# The official JavaScript Socket.IO client the e2e tests drive (tests/e2e/js/package-lock.json).
+JS_STAMP := tests/e2e/js/node_modules/.installed
+$(JS_STAMP): tests/e2e/js/package.json tests/e2e/js/package-lock.json
+	npm ci --prefix tests/e2e/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+js-deps: $(JS_STAMP)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
-test: venv system-deps lint
+test: venv system-deps js-deps lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
 

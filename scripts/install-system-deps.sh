@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Relay's local topology and tests need, once; a no-op when present.
+# Extra package names may be passed (`make up` passes postgresql only when no Postgres answers).
 set -euo pipefail
 
-packages=(haproxy openssl)
+packages=(haproxy openssl "$@")
+# Tests start their own redis-server on a free port; a machine with Redis already has the binary.
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,72 @@
+"""One real topology per test session, on free ports, with its own Redis and its own database on
+the shared Postgres, so it never disturbs a running `make up` (DESIGN.md §3, `make test`)."""
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from topology import Ports, Topology, database
+from topology.processes import free_port
+from topology.smoke import socket_layer_present
+
+SHARED_POSTGRES_PORT = 5432
+
+
+@pytest.fixture(scope="session")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    ports = Ports(
+        https=free_port(),
+        http=free_port(),
+        replicas=(free_port(), free_port()),
+        s3=free_port(),
+        postgres=SHARED_POSTGRES_PORT,
+        redis=free_port(),
+    )
+    stack = Topology(
+        ports=ports,
+        workdir=tmp_path_factory.mktemp("topology"),
+        database=f"relay_e2e_{uuid.uuid4().hex[:12]}",
+        drain_seconds=0,
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        database.drop(ports, stack.database)
+
+
+@pytest.fixture
+def lb(topology: Topology) -> Iterator[httpx.Client]:
+    """A cookie-less HTTPS client of the load balancer that trusts the generated CA."""
+    with topology.client() as client:
+        yield client
+
+
+@pytest.fixture
+def healthy(topology: Topology) -> Topology:
+    """The topology with every replica in rotation (fault tests leave it that way too)."""
+    topology.wait_healthy()
+    return topology
+
+
+@pytest.fixture(scope="session")
+def mint(topology: Topology) -> Callable[[str], str]:
+    """Tokens from the service's own local minter (`relay token`), for a user name made unique per call."""
+    if not topology.relay_supports("token"):
+        pytest.skip("this build of relay has no `relay token` yet (app branch not merged)")
+
+    def mint_for(name: str) -> str:
+        return topology.token(f"{name}-{uuid.uuid4().hex[:8]}")
+
+    return mint_for
+
+
+@pytest.fixture(scope="session")
+def socket_layer(topology: Topology) -> None:
+    if not socket_layer_present(topology):
+        pytest.skip(
+            "this build of relay has no Socket.IO server at /api/socketio yet (app branch not merged)"
+        )

@@ -1,0 +1,68 @@
+"""The service's hardening as a browser sees it: on real responses that crossed haproxy, not on the
+ASGI app alone (DESIGN.md §4 Hardening)."""
+
+import json
+import time
+import uuid
+
+import httpx
+
+from topology import Topology
+
+
+def test_security_headers_reach_the_client_through_haproxy(topology: Topology, lb: httpx.Client) -> None:
+    for path in ("/healthz", "/api/openapi.json", "/api/does-not-exist"):
+        headers = lb.get(path).headers
+        assert (
+            f"connect-src 'self' wss://localhost:{topology.ports.https}" in headers["content-security-policy"]
+        )
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["strict-transport-security"].startswith("max-age=300"), "local mode: 300 s, not a year"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "origin-when-cross-origin"
+        assert headers["permissions-policy"] == "camera=(), microphone=(), geolocation=()"
+
+
+def test_cors_preflight_allows_the_public_origin_only(topology: Topology, lb: httpx.Client) -> None:
+    request = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    allowed = lb.options("/api/channels", headers={**request, "Origin": topology.url})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == topology.url
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+
+    refused = lb.options("/api/channels", headers={**request, "Origin": "https://evil.example"})
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_the_client_address_reaches_the_replica_through_x_forwarded_for(
+    topology: Topology, lb: httpx.Client
+) -> None:
+    probe = f"/api/xff-probe-{uuid.uuid4().hex}"  # a path no other request uses, to find its log line
+    lb.get(probe, headers={"X-Forwarded-For": "203.0.113.7"})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for log_file in topology.layout.logs.glob("replica-*.log"):
+            for line in log_file.read_text().splitlines():
+                if probe in line and line.startswith("{"):
+                    assert json.loads(line)["client_ip"] == "203.0.113.7"
+                    return
+        time.sleep(0.1)
+    raise AssertionError(f"no access-log line for {probe} in {topology.layout.logs}")
+
+
+def test_a_burst_from_one_client_is_limited_and_then_recovers(lb: httpx.Client) -> None:
+    client = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}  # its own rate bucket
+    statuses = []
+    for _ in range(300):
+        response = lb.get("/api/openapi.json", headers=client)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[-1] == 429, f"no 429 after {len(statuses)} requests"
+    assert statuses[0] == 200
+    retry_after = int(response.headers["retry-after"])
+    assert retry_after >= 1
+    time.sleep(retry_after)
+    assert lb.get("/api/openapi.json", headers=client).status_code == 200

@@ -1,0 +1,59 @@
+"""Replicas leave rotation when their health check fails and come back when it passes; the
+supervisor restarts a replica that dies, as Kubernetes would (DESIGN.md §3, §4)."""
+
+import signal
+import time
+
+import httpx
+
+from topology import Topology, haproxy
+from topology.layout import STICKY_COOKIE
+
+
+def wait_for_state(topology: Topology, replica: str, state: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if haproxy.server_states(topology.layout).get(replica, "").startswith(state):
+            return
+        time.sleep(0.1)
+    raise AssertionError(
+        f"{replica} not {state} within {timeout} s: {haproxy.server_states(topology.layout)}"
+    )
+
+
+def served_by(lb: httpx.Client, pinned_to: str) -> str:
+    """The replica haproxy sends a client pinned to `pinned_to` to (a re-inserted cookie names it)."""
+    lb.cookies.clear()
+    lb.cookies.set(STICKY_COOKIE, pinned_to)
+    response = lb.get("/healthz")
+    assert response.status_code == 200
+    return response.cookies.get(STICKY_COOKIE, pinned_to)
+
+
+def test_health_check_takes_a_stopped_replica_out_of_rotation(healthy: Topology, lb: httpx.Client) -> None:
+    pid = healthy.kill_replica("r1", signal.SIGSTOP)
+    try:
+        wait_for_state(healthy, "r1", "DOWN")
+        assert {served_by(lb, "r1") for _ in range(4)} == {"r2"}
+    finally:
+        healthy.kill_replica("r1", signal.SIGCONT)
+    wait_for_state(healthy, "r1", "UP")
+    assert served_by(lb, "r1") == "r1"
+    assert healthy.replicas.pids()["r1"] == pid, "a stopped (not dead) replica must not be restarted"
+
+
+def test_a_killed_replica_is_restarted_and_back_in_rotation(healthy: Topology, lb: httpx.Client) -> None:
+    restarts_before = healthy.replicas.restarts("r2")
+    old_pid = healthy.kill_replica("r2", signal.SIGKILL)
+    new_pid = healthy.replicas.wait_restarted("r2", old_pid)
+    assert new_pid != old_pid
+    assert healthy.replicas.restarts("r2") == restarts_before + 1
+    wait_for_state(healthy, "r2", "UP")
+    assert served_by(lb, "r2") == "r2"
+
+
+def test_requests_keep_succeeding_while_a_replica_is_killed(healthy: Topology, lb: httpx.Client) -> None:
+    old_pid = healthy.kill_replica("r1", signal.SIGKILL)
+    statuses = [lb.get("/healthz").status_code for _ in range(20)]
+    assert statuses == [200] * 20, "haproxy must redispatch a refused connection to the live replica"
+    healthy.replicas.wait_restarted("r1", old_pid)

@@ -1,0 +1,43 @@
+"""The generated haproxy configuration is valid and carries DESIGN.md §4's timeouts and rules."""
+
+import re
+import subprocess
+from pathlib import Path
+
+from topology.certs import ensure_key_material
+from topology.haproxy import HealthCheck, haproxy_binary, render_config
+from topology.layout import Layout, Ports
+
+
+def seconds(config: str, setting: str) -> int:
+    match = re.search(rf"^\s*timeout {setting} (\d+)(s|h)$", config, re.MULTILINE)
+    assert match, f"no `timeout {setting}` in the config"
+    return int(match[1]) * (3600 if match[2] == "h" else 1)
+
+
+def test_haproxy_accepts_the_generated_config(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.create()
+    ensure_key_material(layout)
+    layout.haproxy_config.write_text(render_config(Ports(), layout, HealthCheck()))
+    check = subprocess.run(
+        [haproxy_binary(), "-c", "-f", str(layout.haproxy_config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_timeouts_outlast_the_socket_ping_interval(tmp_path: Path) -> None:
+    config = render_config(Ports(), Layout(tmp_path))
+    assert seconds(config, "client") >= 90
+    assert seconds(config, "server") >= 90
+    assert seconds(config, "tunnel") == 3600
+
+
+def test_each_replica_is_health_checked_on_healthz_with_its_own_cookie(tmp_path: Path) -> None:
+    config = render_config(Ports(replicas=(18001, 18002)), Layout(tmp_path))
+    assert "http-check send meth GET uri /healthz" in config
+    assert "server r1 127.0.0.1:18001 check cookie r1" in config
+    assert "server r2 127.0.0.1:18002 check cookie r2" in config

@@ -1,0 +1,44 @@
+"""Ports default to the DESIGN.md §3 contract and each can be moved by an environment variable."""
+
+import pytest
+
+from topology.layout import Ports
+
+
+def test_default_ports_are_the_contract() -> None:
+    ports = Ports()
+    assert (ports.https, ports.http, ports.replicas, ports.s3, ports.postgres, ports.redis) == (
+        8443,
+        8080,
+        (8001, 8002),
+        9000,
+        5432,
+        6379,
+    )
+    assert ports.public_url == "https://localhost:8443"
+
+
+def test_ports_are_overridable_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAY_LB_PORT", "18443")
+    monkeypatch.setenv("RELAY_REPLICA_PORTS", "18001,18002")
+    ports = Ports.from_env()
+    assert ports.https == 18443
+    assert ports.replica_ports() == {"r1": 18001, "r2": 18002}
+    assert ports.http == Ports.http
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RELAY_LB_PORT", "https"), ("RELAY_S3_PORT", "70000"), ("RELAY_REPLICA_PORTS", "8001")],
+)
+def test_a_bad_port_names_the_variable_and_the_fix(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=variable):
+        Ports.from_env()
+
+
+def test_ports_survive_the_record_written_at_start() -> None:
+    ports = Ports(https=1, http=2, replicas=(3, 4), s3=5, postgres=6, redis=7)
+    assert Ports.from_json(ports.to_json()) == ports

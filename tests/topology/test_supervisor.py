@@ -1,0 +1,43 @@
+"""The supervisor restarts a replica that dies, with a back-off, so a crash loop cannot spin a core,
+and stops its replicas when it is stopped."""
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from topology.layout import REPO_ROOT, Layout
+from topology.processes import free_port, spawn_daemon, stop_pid
+
+
+def test_a_crash_looping_replica_is_restarted_with_backoff(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    layout.create()
+    # No RELAY_* settings: `relay serve` refuses to start and exits at once, every time.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    pid = spawn_daemon(
+        [
+            sys.executable,
+            "-m",
+            "topology.supervisor",
+            "--workdir",
+            str(tmp_path),
+            "--replica",
+            f"r1={free_port()}",
+        ],
+        pid_file=layout.pid_file("supervisor"),
+        log_file=layout.log_file("supervisor"),
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=REPO_ROOT,
+    )
+    try:
+        time.sleep(4)
+        restarts = json.loads(layout.replicas_state.read_text())["replicas"]["r1"]["restarts"]
+        # 0.5 + 1 + 2 s of back-off fit in 4 s, the next (4 s) does not: without back-off, dozens.
+        assert 2 <= restarts <= 4, restarts
+        assert "environment" in layout.log_file("replica-r1").read_text(), "the replica's error is kept"
+    finally:
+        assert stop_pid(pid, timeout=10, sig=signal.SIGTERM)
+    assert not layout.replicas_state.exists(), "a stopped supervisor leaves no stale state behind"

@@ -1,0 +1,97 @@
+"""A chat user as a client of the load balancer: REST with httpx, Socket.IO with python-socketio's
+asyncio client. Pinning a user to a replica uses the same sticky cookie haproxy inserts, so a test
+can put two users on DIFFERENT replicas on purpose instead of hoping round-robin does.
+"""
+
+import asyncio
+import ssl
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import httpx
+import socketio
+
+from topology.layout import STICKY_COOKIE
+
+SOCKETIO_PATH = "api/socketio"
+
+
+@dataclass
+class ChatUser:
+    base_url: str
+    token: str
+    ssl_context: ssl.SSLContext
+    replica: str | None = None
+    transports: tuple[str, ...] = ("websocket",)
+    received: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+
+    def __post_init__(self) -> None:
+        self.sio: socketio.AsyncClient | None = None
+
+    def _cookies(self) -> dict[str, str]:
+        return {STICKY_COOKIE: self.replica} if self.replica else {}
+
+    def rest(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=self.ssl_context,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.token}"},
+            cookies=self._cookies(),
+        )
+
+    async def connect(self) -> None:
+        """Socket.IO handshake through haproxy with `auth: {token}`, pinned to `replica` when set."""
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context))
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
+        self.sio.on("message:new", self.received.put)
+        headers = {"Cookie": f"{STICKY_COOKIE}={self.replica}"} if self.replica else {}
+        await self.sio.connect(
+            self.base_url,
+            auth={"token": self.token},
+            headers=headers,
+            transports=list(self.transports),
+            socketio_path=SOCKETIO_PATH,
+            wait_timeout=10,
+        )
+
+    @property
+    def transport(self) -> str:
+        assert self.sio is not None, "connect() first"
+        return self.sio.transport()
+
+    async def send(self, channel_id: str, body: str) -> dict[str, Any]:
+        """`message:send` with an ack; returns the stored message (raises with the server's error)."""
+        assert self.sio is not None, "connect() first"
+        ack = await self.sio.call(
+            "message:send",
+            {"channel_id": channel_id, "body": body, "client_msg_id": str(uuid.uuid4())},
+            timeout=10,
+        )
+        if not ack.get("ok"):
+            raise RuntimeError(f"message:send refused: {ack.get('error')}")
+        return ack["message"]
+
+    async def next_message(self, wait_seconds: float = 10) -> dict[str, Any]:
+        return await asyncio.wait_for(self.received.get(), wait_seconds)
+
+    async def close(self) -> None:
+        if self.sio is not None:
+            await self.sio.disconnect()
+            if self.sio.eio.http is not None:
+                await self.sio.eio.http.close()
+
+
+async def create_shared_channel(owner: ChatUser, *others: ChatUser, name: str) -> str:
+    """A public channel created by `owner` and joined by `others` (before they connect: rooms are
+    joined at connect, DESIGN §4a)."""
+    async with owner.rest() as client:
+        response = await client.post("/api/channels", json={"name": name})
+        response.raise_for_status()
+        channel_id = response.json()["id"]
+    for other in others:
+        async with other.rest() as client:
+            (await client.post(f"/api/channels/{channel_id}/join")).raise_for_status()
+    return channel_id
