@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import httpx
 import socketio
+import yarl
 
 from topology.layout import STICKY_COOKIE
 
@@ -45,13 +46,14 @@ class ChatUser:
     async def connect(self) -> None:
         """Socket.IO handshake through haproxy with `auth: {token}`, pinned to `replica` when set."""
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context))
+        # In the session's cookie jar, not a one-off header: engine.io sends custom headers with the
+        # first polling request only, and every later poll must reach the same replica.
+        session.cookie_jar.update_cookies(self._cookies(), response_url=yarl.URL(self.base_url))
         self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
         self.sio.on("message:new", self.received.put)
-        headers = {"Cookie": f"{STICKY_COOKIE}={self.replica}"} if self.replica else {}
         await self.sio.connect(
             self.base_url,
             auth={"token": self.token},
-            headers=headers,
             transports=list(self.transports),
             socketio_path=SOCKETIO_PATH,
             wait_timeout=10,
