@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down status token js-deps preview deploy
+.PHONY: help venv system-deps test lint up down status token js-deps bench preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test      set up and run every test suite"
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
+	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
@@ -59,6 +60,16 @@ $(JS_STAMP): tests/e2e/js/package.json tests/e2e/js/package-lock.json
 	touch $@
 
 js-deps: $(JS_STAMP)
+
+# Fan-out benchmark against the running `make up` topology (README, "Performance").
+# BENCH_ARGS, e.g. "--find-max --p99-limit-ms 250"; the default is the 4,000 deliveries/s gate.
+FANOUT_STAMP := loadtests/fanout/node_modules/.installed
+$(FANOUT_STAMP): loadtests/fanout/package.json loadtests/fanout/package-lock.json
+	npm ci --prefix loadtests/fanout --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: venv $(FANOUT_STAMP)
+	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
 test: venv system-deps js-deps lint
