@@ -161,7 +161,7 @@ def parse_settings(
         db_allocated_storage_gb=read.integer("dbAllocatedStorageGb", 20, 65536),
         db_max_allocated_storage_gb=read.integer("dbMaxAllocatedStorageGb", 21, 65536),
         db_multi_az=read.boolean("dbMultiAz"),
-        db_backup_retention_days=read.integer("dbBackupRetentionDays", 1, 35),
+        db_backup_retention_days=read.integer("dbBackupRetentionDays", 7, 35),
         db_max_connections=read.integer("dbMaxConnections", 50, 5000),
         db_performance_insights_retention_days=read.integer("dbPerformanceInsightsRetentionDays", 7, 731),
         db_monitoring_interval_seconds=read.choice(
@@ -176,7 +176,7 @@ def parse_settings(
             "cacheEngineVersion", re.compile(r"^\d+\.\d+$"), "a Redis major.minor"
         ),
         cache_node_count=read.integer("cacheNodeCount", 1, 6),
-        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 1, 35),
+        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 7, 35),
         eks_version=read.text(
             "eksVersion", re.compile(r"^1\.\d{2}$"), "a Kubernetes minor version like 1.33"
         ),
