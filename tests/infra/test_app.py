@@ -1,7 +1,9 @@
 """App: the Deployment, its migrations Job, settings, scaling and the ALB binding."""
 
 import json
+import os
 
+from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -58,8 +60,8 @@ def test_pods_get_every_setting_of_the_service_contract(stack_run):
     domain = config(stack_run, "domain")
     assert values["RELAY_ENVIRONMENT"] == stack_run.stack
     assert values["RELAY_PUBLIC_URL"] == f"https://{domain}"
-    assert json.loads(values["RELAY_ALLOWED_ORIGINS"]) == [f"https://{domain}"]
-    assert json.loads(values["RELAY_TRUSTED_PROXIES"]) == [config(stack_run, "vpcCidr")]
+    assert values["RELAY_ALLOWED_ORIGINS"].split(",") == [f"https://{domain}"]
+    assert values["RELAY_TRUSTED_PROXIES"].split(",") == [config(stack_run, "vpcCidr")], "only the ALB's VPC"
     assert values["RELAY_CDN_DOMAIN"] == f"files.{domain}"
     assert values["RELAY_S3_REGION"] == config(stack_run, "region")
     assert values["RELAY_S3_BUCKET"] == single(stack_run, "aws:s3/bucket:Bucket", "-uploads-bucket").id
@@ -70,10 +72,10 @@ def test_connection_urls_use_tls_and_point_at_the_managed_services(stack_run):
     values, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
     db = single(stack_run, "aws:rds/instance:Instance").outputs["address"]
     redis = single(stack_run, "aws:elasticache/replicationGroup:ReplicationGroup")
-    assert values["RELAY_DATABASE_URL"].startswith("postgresql://relay_app:")
-    assert values["RELAY_MIGRATION_DATABASE_URL"].startswith("postgresql://relay_migrator:")
+    assert values["RELAY_DATABASE_URL"].startswith("postgresql+asyncpg://relay_app:")
+    assert values["RELAY_MIGRATION_DATABASE_URL"].startswith("postgresql+asyncpg://relay_migrator:")
     for key in ("RELAY_DATABASE_URL", "RELAY_MIGRATION_DATABASE_URL"):
-        assert f"@{db}:5432/relay?sslmode=verify-full" in values[key]
+        assert values[key].endswith(f"@{db}:5432/relay?ssl=verify-full")
     token = plain(redis.inputs["authToken"])
     assert values["RELAY_REDIS_URL"] == f"rediss://:{token}@{redis.outputs['primaryEndpointAddress']}:6379/0"
 
@@ -178,3 +180,15 @@ def test_app_service_account_may_only_touch_the_uploads_bucket(stack_run):
     (key,) = others
     assert key == single(stack_run, "aws:kms/key:Key", "-storage-uploads-key").outputs["arn"]
     assert by_urn(stack_run)[role.parent].type == "relay:app:App"
+
+
+def test_pod_environment_is_accepted_by_the_service_settings(stack_run, monkeypatch):
+    """The service's own settings class (app/src/relay/settings.py) loads the pods' environment."""
+    values, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
+    for name in [k for k in os.environ if k.startswith("RELAY_")]:
+        monkeypatch.delenv(name)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.environment == stack_run.stack
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
