@@ -90,3 +90,24 @@ def test_no_program_module_shadows_the_standard_library():
     """Pulumi puts infra/ first on sys.path: an infra/secrets.py would replace the stdlib's."""
     modules = {p.stem for p in Path(REPO_ROOT, "infra").glob("*.py")} - {"__main__"}
     assert not modules & sys.stdlib_module_names
+
+
+def test_resources_the_platform_guide_targets_exist(prod_run):
+    guide = Path(REPO_ROOT, "docs", "platform-engineers.md").read_text()
+    targeted = re.findall(r"--target '([^']+)'", guide)
+    assert targeted, "the guide's first deploy creates the image repository by URN"
+    assert set(targeted) <= {r.urn for r in prod_run.resources}
+
+
+def test_protected_resources_are_the_ones_the_guide_lists(stack_run):
+    protected = {r.type for r in stack_run.resources if r.protect}
+    assert protected == {
+        "aws:rds/instance:Instance",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:s3/bucket:Bucket",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:eks/cluster:Cluster",
+        "aws:ecr/repository:Repository",
+        "aws:kms/key:Key",
+        "aws:backup/vault:Vault",
+    }

@@ -18,4 +18,3 @@ def test_lifecycle_keeps_enough_images_to_roll_back(stack_run):
     policy = json.loads(single(stack_run, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
     keep = next(r for r in policy["rules"] if r["selection"]["countType"] == "imageCountMoreThan")
     assert keep["selection"]["countNumber"] >= 50
-
