@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.infra.resources import ancestors, by_urn, plain
-from tests.infra.stack_capture import REPO_ROOT, capture_run
+from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 COMPONENT_TOKEN = re.compile(r"^relay:(?P<module>[a-z_]+):(?P<cls>[A-Z][A-Za-z]+)$")
 
@@ -111,3 +111,17 @@ def test_protected_resources_are_the_ones_the_guide_lists(stack_run):
         "aws:kms/key:Key",
         "aws:backup/vault:Vault",
     }
+
+
+def test_packages_without_default_providers_are_always_given_one(stack_run):
+    """The stack YAML disables default providers; a resource relying on one would fail to deploy."""
+    disabled = json.loads(stack_config(stack_run.stack)["pulumi:disable-default-providers"])
+    for resource in stack_run.resources:
+        package = resource.type.split(":")[0]
+        if (
+            resource.custom
+            and not resource.type.startswith("pulumi:providers:")
+            and ("*" in disabled or package in disabled)
+        ):
+            assert resource.provider, f"{resource.urn}: needs an explicit provider"
+    assert {"aws", "kubernetes"} <= set(disabled) or "*" in disabled
