@@ -250,24 +250,10 @@ def _lb_controller_policy(target_group_arn: str, cluster_sg_id: str) -> str:
             "Version": "2012-10-17",
             "Statement": [
                 {
+                    # Read-only discovery; the controller's describe calls grow with its versions.
                     "Sid": "Discover",
                     "Effect": "Allow",
-                    "Action": [
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeInstances",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeAvailabilityZones",
-                        "ec2:DescribeTags",
-                        "elasticloadbalancing:DescribeLoadBalancers",
-                        "elasticloadbalancing:DescribeTargetGroups",
-                        "elasticloadbalancing:DescribeTargetHealth",
-                        "elasticloadbalancing:DescribeTargetGroupAttributes",
-                        "elasticloadbalancing:DescribeListeners",
-                        "elasticloadbalancing:DescribeRules",
-                        "elasticloadbalancing:DescribeTags",
-                    ],
+                    "Action": ["ec2:Describe*", "elasticloadbalancing:Describe*"],
                     "Resource": "*",
                 },
                 {
