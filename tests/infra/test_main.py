@@ -1,5 +1,6 @@
 """The program as a whole: composition, exports, providers, and the component conventions."""
 
+import ast
 import json
 import re
 import sys
@@ -125,3 +126,40 @@ def test_packages_without_default_providers_are_always_given_one(stack_run):
         ):
             assert resource.provider, f"{resource.urn}: needs an explicit provider"
     assert {"aws", "kubernetes"} <= set(disabled) or "*" in disabled
+
+
+def component_classes():
+    for path in sorted(Path(REPO_ROOT, "infra").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and any(
+                ast.unparse(b) == "pulumi.ComponentResource" for b in node.bases
+            ):
+                yield path.name, node
+
+
+def test_every_component_registers_its_outputs_once_at_the_end_of_init():
+    classes = list(component_classes())
+    assert len(classes) >= 12
+    for module, cls in classes:
+        init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+        calls = [
+            n
+            for n in ast.walk(cls)
+            if isinstance(n, ast.Call) and ast.unparse(n.func) == "self.register_outputs"
+        ]
+        assert len(calls) == 1, f"{module}:{cls.name} calls register_outputs {len(calls)} times"
+        last = init.body[-1]
+        assert isinstance(last, ast.Expr) and last.value is calls[0], (
+            f"{module}:{cls.name}: not the last statement"
+        )
+
+
+def test_every_component_takes_a_frozen_args_dataclass():
+    for module, cls in component_classes():
+        init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+        assert [a.arg for a in init.args.args] == ["self", "name", "args", "opts"], f"{module}:{cls.name}"
+        args_type = ast.unparse(init.args.args[2].annotation)
+        source = Path(REPO_ROOT, "infra", module).read_text()
+        assert f"@dataclass(frozen=True)\nclass {args_type}:" in source, (
+            f"{module}: {args_type} must be frozen"
+        )
