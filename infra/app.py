@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from infra.database_roles import DatabaseRoles, DatabaseRolesArgs
 from infra.irsa import irsa_role
 from infra.workload import WorkloadSpec, deployment_spec, migration_job_spec
 
@@ -41,6 +41,8 @@ class AppArgs:
     db_pool_size: int
     database_address: pulumi.Input[str]
     database_port: int
+    database_master_secret_arn: pulumi.Input[str]
+    database_key_arn: pulumi.Input[str]
     redis_address: pulumi.Input[str]
     redis_port: int
     redis_auth_token: pulumi.Input[str]
@@ -74,6 +76,21 @@ class App(pulumi.ComponentResource):
             opts=child,
         )
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        self.roles = DatabaseRoles(
+            f"{name}-db-roles",
+            DatabaseRolesArgs(
+                namespace=args.namespace,
+                image=args.image,
+                region=args.region,
+                labels=labels,
+                database_address=args.database_address,
+                database_port=args.database_port,
+                master_secret_arn=args.database_master_secret_arn,
+                database_key_arn=args.database_key_arn,
+                oidc_provider=args.oidc_provider,
+            ),
+            opts=in_namespace,
+        )
         role = irsa_role(
             f"{name}-uploads",
             args.oidc_provider,
@@ -104,7 +121,7 @@ class App(pulumi.ComponentResource):
             f"{name}-secrets",
             metadata={"name": "relay-secrets", "namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data=self._secrets(name, args),
+            string_data=self._secrets(args),
             opts=in_namespace,
         )
         spec = WorkloadSpec(
@@ -126,7 +143,7 @@ class App(pulumi.ComponentResource):
             # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s).
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[namespace, config, secret],
+                depends_on=[namespace, config, secret, self.roles.job],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
@@ -160,27 +177,24 @@ class App(pulumi.ComponentResource):
             "RELAY_DATABASE_POOL_SIZE": str(args.db_pool_size),
         }
 
-    def _secrets(self, name: str, args: AppArgs) -> dict[str, pulumi.Input[str]]:
-        """Connection URLs with generated role passwords; optional secrets only when configured."""
-        child = pulumi.ResourceOptions(parent=self)
-        passwords = {
-            role: random.RandomPassword(f"{name}-{role}-password", length=40, special=False, opts=child)
-            for role in ("app", "migrator")
-        }
+    def _secrets(self, args: AppArgs) -> dict[str, pulumi.Input[str]]:
+        """Connection URLs for the roles DatabaseRoles sets up; optional secrets only when configured."""
+        roles = self.roles
 
         # asyncpg verifies the server against the RDS CA bundle the image points PGSSLROOTCERT at.
-        def database_url(role: str) -> pulumi.Output[str]:
+        def database_url(role: str, password: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.format(
-                "postgresql+asyncpg://relay_{0}:{1}@{2}:{3}/relay?ssl=verify-full",
+                "postgresql+asyncpg://{0}:{1}@{2}:{3}/{4}?ssl=verify-full",
                 role,
-                passwords[role].result,
+                password,
                 args.database_address,
                 args.database_port,
+                roles.database,
             )
 
         values: dict[str, pulumi.Input[str]] = {
-            "RELAY_DATABASE_URL": database_url("app"),
-            "RELAY_MIGRATION_DATABASE_URL": database_url("migrator"),
+            "RELAY_DATABASE_URL": database_url(roles.app_role, roles.app_password),
+            "RELAY_MIGRATION_DATABASE_URL": database_url(roles.migrator_role, roles.migrator_password),
             "RELAY_REDIS_URL": pulumi.Output.format(
                 "rediss://:{0}@{1}:{2}/0", args.redis_auth_token, args.redis_address, args.redis_port
             ),

@@ -5,6 +5,7 @@ import os
 
 from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
+from tests.infra.stack_capture import REPO_ROOT
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -81,7 +82,7 @@ def test_connection_urls_use_tls_and_point_at_the_managed_services(stack_run):
 
 
 def test_migrations_job_runs_relay_migrate_and_must_finish_before_the_deployment(stack_run):
-    job, deployment = single(stack_run, JOB), single(stack_run, DEPLOYMENT)
+    job, deployment = single(stack_run, JOB, "-migrate"), single(stack_run, DEPLOYMENT)
     assert container(job, "migrate")["command"] == ["relay", "migrate"]
     assert job.inputs["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert job.urn in deployment.dependencies
@@ -97,7 +98,7 @@ def test_deployment_serves_the_pinned_image_on_port_8000(stack_run):
     assert relay["image"] == config(stack_run, "appImage") and "@sha256:" in relay["image"]
     assert relay["command"] == ["relay", "serve"]
     assert relay["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    assert container(single(stack_run, JOB), "migrate")["image"] == relay["image"]
+    assert container(single(stack_run, JOB, "-migrate"), "migrate")["image"] == relay["image"]
 
 
 def test_deployment_rolls_without_losing_capacity_and_drains_on_shutdown(stack_run):
@@ -117,7 +118,12 @@ def test_deployment_rolls_without_losing_capacity_and_drains_on_shutdown(stack_r
 
 
 def test_pods_run_non_root_on_a_read_only_filesystem(stack_run):
-    for workload, name in ((single(stack_run, DEPLOYMENT), "relay"), (single(stack_run, JOB), "migrate")):
+    workloads = (
+        (single(stack_run, DEPLOYMENT), "relay"),
+        (single(stack_run, JOB, "-migrate"), "migrate"),
+        (single(stack_run, JOB, "-db-roles-job"), "db-roles"),
+    )
+    for workload, name in workloads:
         pod = workload.inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] >= 10000
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -165,7 +171,7 @@ def test_target_group_binding_attaches_the_service_to_the_alb_target_group(stack
 
 
 def test_app_service_account_may_only_touch_the_uploads_bucket(stack_run):
-    account = single(stack_run, "kubernetes:core/v1:ServiceAccount").inputs
+    account = single(stack_run, "kubernetes:core/v1:ServiceAccount", "-app-service-account").inputs
     role = by_output(stack_run, "arn")[account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert "system:serviceaccount:relay:relay" in trust["Condition"]["StringEquals"].values()
@@ -192,3 +198,53 @@ def test_pod_environment_is_accepted_by_the_service_settings(stack_run, monkeypa
     settings = load_settings()
     assert settings.environment == stack_run.stack
     assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+
+
+def test_database_roles_are_set_up_in_cluster_before_migrations(stack_run):
+    roles_job, migrations = single(stack_run, JOB, "-db-roles-job"), single(stack_run, JOB, "-migrate")
+    assert roles_job.urn in migrations.dependencies
+    runner = container(roles_job, "db-roles")
+    assert runner["image"] == config(stack_run, "appImage")
+    assert runner["command"] == ["python", "/opt/relay-jobs/db_roles.py"]
+    script_volume = next(
+        v for v in roles_job.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "scripts"
+    )
+    script_map = next(
+        c
+        for c in of_type(stack_run, "kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"] == script_volume["configMap"]["name"]
+    )
+    assert (
+        script_map.inputs["data"]["db_roles.py"] == (REPO_ROOT / "infra" / "jobs" / "db_roles.py").read_text()
+    )
+
+
+def test_roles_job_reads_only_the_master_secret_and_sets_the_passwords_the_app_uses(stack_run):
+    roles_job = single(stack_run, JOB, "-db-roles-job")
+    env, _ = environment(stack_run, roles_job, "db-roles")
+    db = single(stack_run, "aws:rds/instance:Instance")
+    assert env["MASTER_SECRET_ARN"] == db.outputs["masterUserSecrets"][0]["secretArn"]
+    app_env, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
+    assert app_env["RELAY_DATABASE_URL"].startswith(
+        f"postgresql+asyncpg://{env['APP_ROLE']}:{env['APP_PASSWORD']}@"
+    )
+    assert app_env["RELAY_MIGRATION_DATABASE_URL"].startswith(
+        f"postgresql+asyncpg://{env['MIGRATOR_ROLE']}:{env['MIGRATOR_PASSWORD']}@"
+    )
+    account = roles_job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
+    service_account = next(
+        a
+        for a in of_type(stack_run, "kubernetes:core/v1:ServiceAccount")
+        if a.inputs["metadata"]["name"] == account
+    )
+    role = by_output(stack_run, "arn")[
+        service_account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    ]
+    policy = next(
+        p for p in of_type(stack_run, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+    )
+    grants = {(s["Action"], s["Resource"]) for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert grants == {
+        ("secretsmanager:GetSecretValue", env["MASTER_SECRET_ARN"]),
+        ("kms:Decrypt", db.inputs["kmsKeyId"]),
+    }
