@@ -49,6 +49,8 @@ def shown(value: Any, default: Any = UNSET) -> str:
     """How a value appears in a message: unset values say which default AWS applies."""
     if value is None:
         return "unset" if default is UNSET else f"unset (AWS default {default!r})"
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))  # numbers arrive as floats on the wire; 3 days reads better than 3.0
     return repr(value)
 
 
