@@ -210,8 +210,13 @@ def edge() -> list[Resource]:
             {
                 "enabled": True,
                 "webAclId": "arn:aws:wafv2:us-east-1:1:global/webacl/relay-cdn-waf",
-                "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
-                "orderedCacheBehaviors": [{"pathPattern": "/u/*", "viewerProtocolPolicy": "https-only"}],
+                "defaultCacheBehavior": {
+                    "viewerProtocolPolicy": "redirect-to-https",
+                    "trustedKeyGroups": ["kg"],
+                },
+                "orderedCacheBehaviors": [
+                    {"pathPattern": "/u/*", "viewerProtocolPolicy": "https-only", "trustedKeyGroups": ["kg"]}
+                ],
                 "viewerCertificate": {
                     "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
                     "sslSupportMethod": "sni-only",
@@ -263,6 +268,22 @@ def edge() -> list[Resource]:
                     }
                 ],
             },
+        ),
+        Resource(
+            "aws:lb/listenerRule:ListenerRule",
+            "relay-refuse-metrics",
+            {
+                "listenerArn": "arn:https",
+                "priority": 10,
+                "actions": [
+                    {
+                        "type": "fixed-response",
+                        "fixedResponse": {"statusCode": "404", "contentType": "text/plain"},
+                    }
+                ],
+                "conditions": [{"pathPattern": {"values": ["/metrics"]}}],
+            },
+            {"listenerArn": ["relay-https"]},
         ),
         Resource(
             "aws:lb/targetGroup:TargetGroup",
