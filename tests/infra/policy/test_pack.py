@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,34 @@ def test_make_preview_and_deploy_pass_the_pack_and_the_stack_config(target):
         ["make", "-n", target, "STACK=staging"], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert "--policy-pack infra/policy --policy-pack-config infra/policy/config/staging.json" in plan.stdout
+
+
+ENTRY_POINT = """
+import runpy, sys
+import pulumi_policy.policy as sdk
+
+class ServerWouldStart(Exception):
+    pass
+
+def refuse_to_serve(*args, **kwargs):  # PolicyPack validated the pack and is about to bind 0.0.0.0
+    raise ServerWouldStart
+
+sdk.grpc.server = refuse_to_serve
+try:
+    runpy.run_path(sys.argv[1], run_name="__main__")  # what `python -m pulumi.policy` does
+except ServerWouldStart:
+    print("pack accepted")
+"""
+
+
+def test_pack_directory_runs_as_the_cli_runs_it_up_to_serving():
+    """`pulumi-analyzer-policy-python` runs the directory with runpy; the SDK must accept the pack."""
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT, str(POLICY_DIR)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "pack accepted", done.stderr
