@@ -4,12 +4,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.app import App, AppArgs
+from infra.backup import Backup, BackupArgs
 from infra.cache import Cache, CacheArgs
 from infra.cluster import Cluster, ClusterArgs
 from infra.config import load_settings
 from infra.database import Database, DatabaseArgs
 from infra.edge import Edge, EdgeArgs
 from infra.firewall import Firewall, FirewallArgs
+from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
 from infra.secrets import Secrets, SecretsArgs
 from infra.storage import Storage, StorageArgs
@@ -192,8 +194,47 @@ app = App(
     pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider}),
 )
 
+monitoring = Monitoring(
+    prefix,
+    MonitoringArgs(
+        name_prefix=prefix,
+        environment=settings.environment,
+        region=settings.region,
+        domain=settings.domain,
+        app_namespace=APP_NAMESPACE,
+        application_log_group=cluster.application_log_group,
+        runbook_base_url=settings.runbook_base_url,
+        alarm_emails=settings.alarm_emails,
+        alarm_webhook_url=settings.alarm_webhook_url,
+        alb_arn_suffix=edge.alb_arn_suffix,
+        target_group_arn_suffix=edge.target_group_arn_suffix,
+        db_identifier=database.identifier,
+        db_allocated_storage_gb=settings.db_allocated_storage_gb,
+        db_max_connections=settings.db_max_connections,
+        cache_member_ids=cache.member_ids,
+        distribution_id=storage.distribution_id,
+        regional_acl_name=firewall.regional_acl_name,
+        global_acl_name=firewall.global_acl_name,
+    ),
+    opts,
+)
+Backup(
+    prefix,
+    BackupArgs(
+        name_prefix=prefix,
+        backup_region=settings.backup_region,
+        retention_days=settings.backup_retention_days,
+        database_arn=database.arn,
+        db_subnet_group_name=database.subnet_group_name,
+        db_security_group_id=database.security_group_id,
+    ),
+    opts,
+)
+
 pulumi.export("appUrl", settings.app_url)
 pulumi.export("filesDomain", settings.files_domain)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("databaseEndpoint", database.endpoint)
+pulumi.export("alarmTopicArn", monitoring.topic_arn)
+pulumi.export("dashboardUrl", monitoring.dashboard_url)

@@ -164,6 +164,8 @@ class Edge(pulumi.ComponentResource):
                 opts=child,
             )
         self.target_group_arn = self.target_group.arn
+        self.alb_arn_suffix = self.load_balancer.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
         self.security_group_id = self.security_group.id
         self.register_outputs(
             {"alb_dns_name": self.load_balancer.dns_name, "target_group_arn": self.target_group_arn}

@@ -50,6 +50,8 @@ class Firewall(pulumi.ComponentResource):
                 skip_destroy=True,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        self.regional_acl_name = f"{name}-regional"
+        self.global_acl_name = f"{name}-global"
         self.regional_acl_arn = self.regional_acl.arn
         self.global_acl_arn = self.global_acl.arn
         self.register_outputs(
