@@ -34,6 +34,7 @@ CASES = [
         "rds-iam-auth-or-managed-secret", DB, "manageMasterUserPassword", DELETE, "manageMasterUserPassword"
     ),
     Weakening("backup-coverage", "relay-backup-selection", None, REMOVE, "aws.backup.Selection", blamed=DB),
+    Weakening("backup-coverage", DB, "backupRetentionPeriod", 0, "backupRetentionPeriod"),
     Weakening(
         "backup-coverage",
         "relay-backup-plan",
