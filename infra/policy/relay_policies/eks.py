@@ -48,7 +48,7 @@ def check_secrets_encryption(args: ResourceValidationArgs) -> Iterator[str]:
         yield violation(
             args.urn,
             "encryptionConfig",
-            shown(dict(config) if config else None),
+            shown(config or None),
             "Kubernetes secrets must be envelope-encrypted with the stack's KMS key",
             'set encryption_config={resources: ["secrets"], provider: {key_arn: <KMS key ARN>}}',
         )

@@ -90,7 +90,7 @@ def check_resources(args: ResourceValidationArgs) -> Iterator[str]:
             yield violation(
                 args.urn,
                 f"{where}.resources",
-                shown({"limits": dict(limits), "requests": dict(requests)}),
+                shown({"limits": limits, "requests": requests}),
                 "containers need a memory limit and a CPU request so one pod cannot starve a node",
                 'set resources={"requests": {"cpu": ..., "memory": ...}, "limits": {"memory": ...}}',
             )

@@ -135,7 +135,7 @@ def check_stickiness(args: ResourceValidationArgs) -> Iterator[str]:
         yield violation(
             args.urn,
             "stickiness",
-            shown(dict(stickiness) if stickiness else None, "disabled"),
+            shown(stickiness or None, "disabled"),
             "Socket.IO long-polling needs every request of a session on the same pod",
             'set stickiness={type: "lb_cookie", enabled: True, cookie_duration: 86400}',
         )

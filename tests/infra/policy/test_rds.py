@@ -59,3 +59,10 @@ def test_unset_force_ssl_is_judged_by_the_family_default(family, refused):
     stack = Weakening("rds-force-ssl", "relay-db-params", "parameters", [], "x").apply(compliant_stack())
     next(r for r in stack if r.name == "relay-db-params").props["family"] = family
     assert bool(run_policy(policy("rds-force-ssl"), stack, "prod")) is refused
+
+
+def test_force_ssl_given_as_a_number_counts():
+    stack = Weakening(
+        "rds-force-ssl", "relay-db-params", "parameters.0", {"name": "rds.force_ssl", "value": 1}, "x"
+    ).apply(compliant_stack())
+    assert run_policy(policy("rds-force-ssl"), stack, "prod") == []
