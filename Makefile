@@ -13,6 +13,7 @@ help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
 	@echo "make down      stop what make up started (data kept)"
 	@echo "make test      set up and run every test suite"
+	@echo "make preview STACK=prod|staging   pulumi preview with the policy pack (make deploy: pulumi up)"
 
 # One virtualenv for the service, the Pulumi program and the test tools; rebuilt when a pin changes.
 $(STAMP): app/requirements.lock app/pyproject.toml requirements-dev.txt $(wildcard requirements.txt)
