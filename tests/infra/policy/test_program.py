@@ -140,3 +140,22 @@ def test_weakened_program_is_refused(name, weaken, blamed_type):
     assert violations, f"{name} did not fire on the weakened program"
     if blamed_type:
         assert any(f"{blamed_type}::" in v.message and "Fix: " in v.message for v in violations), violations
+
+
+# Resource kinds the program rightly never declares: their policies guard against adding them.
+NEVER_DECLARED = {"s3-no-public-acl": "the program manages ownership, not ACLs (BucketOwnerEnforced)"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_policy_meets_a_resource_of_its_type(stack):
+    declared = {r.type for r in capture_stack(stack)}
+    vacuous = [
+        p.name
+        for p in POLICIES
+        if getattr(p, "resource_types", None)
+        and not p.resource_types & declared
+        and p.name not in NEVER_DECLARED
+    ]
+    assert not vacuous, (
+        f"{stack}: these policies never met a resource, so their pass proves nothing: {vacuous}"
+    )
