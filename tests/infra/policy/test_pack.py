@@ -60,7 +60,6 @@ RELAXABLE = {
     "alb-deletion-protection",
     "vpc-nat-gateway-per-az",
     "log-group-retention",
-    "kubernetes-image-digest",
 }
 
 
