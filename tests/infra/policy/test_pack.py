@@ -141,6 +141,8 @@ def test_unset_properties_count_as_their_aws_defaults():
 
 def test_policy_pack_yaml_declares_python_runtime_version_and_existing_virtualenv():
     project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    # The CLI's PolicyPackProject fields; a Python pack's name comes from PolicyPack(name=...).
+    assert set(project) <= {"runtime", "version", "main", "description", "author", "website", "license"}
     assert project["runtime"]["name"] == "python"
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
     assert (POLICY_DIR / project["runtime"]["options"]["virtualenv"]).resolve() == REPO / ".venv"
