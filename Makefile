@@ -7,13 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint
+.PHONY: help venv system-deps test lint preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
 	@echo "make down      stop what make up started (data kept)"
 	@echo "make test      set up and run every test suite"
-	@echo "make preview STACK=prod|staging   pulumi preview with the policy pack (make deploy: pulumi up)"
+	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
+	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
 # One virtualenv for the service, the Pulumi program and the test tools; rebuilt when a pin changes.
 $(STAMP): app/requirements.lock app/pyproject.toml requirements-dev.txt $(wildcard requirements.txt)
@@ -36,12 +37,25 @@ test: venv system-deps lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
 
-# The policy pack runs on every preview and deploy; staging relaxes only what its config lists.
+# Infrastructure (docs/platform-engineers.md). The Pulumi CLI and cloud credentials are the
+# operator's: nothing here installs them or reads them.
 STACK ?= prod
-POLICY_PACK_FLAGS = --policy-pack infra/policy --policy-pack-config infra/policy/config/$(STACK).json
+PULUMI ?= pulumi
+define pulumi_stack
+	@case "$(STACK)" in prod|staging) ;; *) echo "make $@: STACK must be prod or staging (Pulumi.<stack>.yaml), not '$(STACK)'" >&2; exit 2;; esac
+	@command -v $(PULUMI) >/dev/null 2>&1 || { \
+	  echo "make $@: the Pulumi CLI is not installed, so nothing was previewed or deployed." >&2; \
+	  echo "  It needs: the Pulumi CLI (https://www.pulumi.com/docs/install/), 'pulumi login' to the state backend," >&2; \
+	  echo "  and AWS credentials for the $(STACK) account (e.g. 'aws sso login --profile relay-$(STACK)'," >&2; \
+	  echo "  then AWS_PROFILE=relay-$(STACK)). See docs/platform-engineers.md, 'Prerequisites'." >&2; \
+	  exit 1; }
+	$(PULUMI) $(1) --stack $(STACK) --policy-pack infra/policy $(POLICY_PACK_CONFIG)
+endef
+# The pack's per-stack config (infra/policy/config/<stack>.json), when the pack ships one.
+POLICY_PACK_CONFIG = $(if $(wildcard infra/policy/config/$(STACK).json),--policy-pack-config infra/policy/config/$(STACK).json)
 
-.PHONY: preview deploy
-preview deploy: venv
-	@command -v pulumi >/dev/null || { echo "make $@: the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)" >&2; exit 1; }
-	@test -f infra/policy/config/$(STACK).json || { echo "make $@: no policy config for STACK=$(STACK); use prod or staging" >&2; exit 1; }
-	pulumi $(if $(filter preview,$@),preview,up) --stack $(STACK) $(POLICY_PACK_FLAGS)
+preview: venv
+	$(call pulumi_stack,preview)
+
+deploy: venv
+	$(call pulumi_stack,up)

@@ -1,5 +1,12 @@
 """Relay on AWS: composes one component per concern and exports what operators need."""
 
+import sys
+from pathlib import Path
+
+# Pulumi runs this directory as a script (runpy.run_path("infra/")), which puts infra/ itself on
+# sys.path; the `infra.*` imports below need the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import pulumi
 import pulumi_aws as aws
 
@@ -13,7 +20,7 @@ from infra.edge import Edge, EdgeArgs
 from infra.firewall import Firewall, FirewallArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
-from infra.secrets import Secrets, SecretsArgs
+from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
 from infra.storage import Storage, StorageArgs
 
 settings = load_settings()
@@ -35,9 +42,9 @@ aws_provider = aws.Provider(
 )
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
-secrets = Secrets(
-    prefix,
-    SecretsArgs(
+OperatorSecrets(
+    f"{prefix}-secrets",
+    OperatorSecretsArgs(
         name_prefix=prefix,
         values={
             "clerk-secret-key": settings.clerk_secret_key,
@@ -48,7 +55,7 @@ secrets = Secrets(
     opts,
 )
 network = Network(
-    prefix,
+    f"{prefix}-net",
     NetworkArgs(
         region=settings.region,
         cidr=settings.vpc_cidr,
@@ -60,7 +67,7 @@ network = Network(
     opts,
 )
 firewall = Firewall(
-    prefix,
+    f"{prefix}-waf",
     FirewallArgs(
         rate_limit_per_5min=settings.waf_rate_limit_per_5min,
         log_retention_days=settings.log_retention_days,
@@ -69,7 +76,7 @@ firewall = Firewall(
     opts,
 )
 storage = Storage(
-    prefix,
+    f"{prefix}-storage",
     StorageArgs(
         name_prefix=prefix,
         region=settings.region,
@@ -87,7 +94,7 @@ storage = Storage(
     opts,
 )
 edge = Edge(
-    prefix,
+    f"{prefix}-edge",
     EdgeArgs(
         domain_name=settings.domain,
         zone_id=settings.hosted_zone_id,
@@ -101,7 +108,7 @@ edge = Edge(
     opts,
 )
 cluster = Cluster(
-    prefix,
+    f"{prefix}-eks",
     ClusterArgs(
         cluster_name=prefix,
         region=settings.region,
@@ -123,7 +130,7 @@ cluster = Cluster(
     opts,
 )
 database = Database(
-    prefix,
+    f"{prefix}-db",
     DatabaseArgs(
         identifier=prefix,
         vpc_id=network.vpc_id,
@@ -143,7 +150,7 @@ database = Database(
     opts,
 )
 cache = Cache(
-    prefix,
+    f"{prefix}-cache",
     CacheArgs(
         replication_group_id=prefix,
         vpc_id=network.vpc_id,
@@ -158,7 +165,7 @@ cache = Cache(
     opts,
 )
 app = App(
-    prefix,
+    f"{prefix}-app",
     AppArgs(
         environment=settings.environment,
         namespace=APP_NAMESPACE,
@@ -195,7 +202,7 @@ app = App(
 )
 
 monitoring = Monitoring(
-    prefix,
+    f"{prefix}-monitoring",
     MonitoringArgs(
         name_prefix=prefix,
         environment=settings.environment,
@@ -219,7 +226,7 @@ monitoring = Monitoring(
     opts,
 )
 Backup(
-    prefix,
+    f"{prefix}-backup",
     BackupArgs(
         name_prefix=prefix,
         backup_region=settings.backup_region,

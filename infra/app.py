@@ -123,8 +123,12 @@ class App(pulumi.ComponentResource):
             f"{name}-migrate",
             metadata={"name": f"relay-migrate-{digest}", "namespace": args.namespace, "labels": labels},
             spec=migration_job_spec(spec),
+            # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s).
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[namespace, config, secret], delete_before_replace=True
+                parent=self,
+                depends_on=[namespace, config, secret],
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
         )
         self.deployment = k8s.apps.v1.Deployment(
@@ -144,8 +148,9 @@ class App(pulumi.ComponentResource):
             "RELAY_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; only the Service reaches it)
             "RELAY_PORT": "8000",
             "RELAY_PUBLIC_URL": args.public_url,
-            "RELAY_ALLOWED_ORIGINS": json.dumps([args.public_url]),
-            "RELAY_TRUSTED_PROXIES": json.dumps([args.vpc_cidr]),
+            # Comma-separated lists, as the service's settings parse them.
+            "RELAY_ALLOWED_ORIGINS": args.public_url,
+            "RELAY_TRUSTED_PROXIES": args.vpc_cidr,
             "RELAY_AUTH_ISSUER": args.auth_issuer,
             "RELAY_AUTH_JWKS_URL": args.auth_jwks_url,
             "RELAY_S3_BUCKET": args.uploads_bucket,
@@ -163,9 +168,10 @@ class App(pulumi.ComponentResource):
             for role in ("app", "migrator")
         }
 
+        # asyncpg verifies the server against the RDS CA bundle the image points PGSSLROOTCERT at.
         def database_url(role: str) -> pulumi.Output[str]:
             return pulumi.Output.format(
-                "postgresql://relay_{0}:{1}@{2}:{3}/relay?sslmode=verify-full",
+                "postgresql+asyncpg://relay_{0}:{1}@{2}:{3}/relay?ssl=verify-full",
                 role,
                 passwords[role].result,
                 args.database_address,

@@ -187,7 +187,7 @@ class Cluster(pulumi.ComponentResource):
         )
         entries = {
             who: aws.eks.AccessEntry(
-                f"{name}-access-{who}",
+                f"{name}-entry-{who}",
                 cluster_name=self.cluster.name,
                 principal_arn=arn,
                 type="STANDARD",
@@ -197,7 +197,7 @@ class Cluster(pulumi.ComponentResource):
         }
         associations = [
             aws.eks.AccessPolicyAssociation(
-                f"{name}-access-{grant}",
+                f"{name}-grant-{grant}",
                 cluster_name=self.cluster.name,
                 principal_arn=arn,
                 policy_arn=ACCESS_POLICY + policy,

@@ -8,72 +8,15 @@ deletion protection have no key at all: no stack can turn them off.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-# An example value per key: what the fix in an error message suggests.
-EXAMPLES: dict[str, str] = {
-    "environment": "prod",
-    "region": "eu-west-1",
-    "backupRegion": "eu-central-1",
-    "domain": "relay.example.com",
-    "hostedZoneId": "Z0123456789ABCDEFGHIJ",
-    "vpcCidr": "10.20.0.0/16",
-    "availabilityZones": '["eu-west-1a","eu-west-1b","eu-west-1c"]',
-    "natGatewayPerAz": "true",
-    "dbInstanceClass": "db.r6g.large",
-    "dbEngineVersion": "16.6",
-    "dbAllocatedStorageGb": "100",
-    "dbMaxAllocatedStorageGb": "500",
-    "dbMultiAz": "true",
-    "dbBackupRetentionDays": "14",
-    "dbMaxConnections": "400",
-    "dbPerformanceInsightsRetentionDays": "7",
-    "dbMonitoringIntervalSeconds": "60",
-    "cacheNodeType": "cache.r7g.large",
-    "cacheEngineVersion": "7.1",
-    "cacheNodeCount": "2",
-    "cacheSnapshotRetentionDays": "7",
-    "eksVersion": "1.33",
-    "eksNodeInstanceTypes": '["m7g.large"]',
-    "eksNodeMinSize": "3",
-    "eksNodeDesiredSize": "3",
-    "eksNodeMaxSize": "9",
-    "eksPublicAccessCidrs": '["203.0.113.0/24"]',
-    "eksDeployerRoleArn": "arn:aws:iam::123456789012:role/relay-deployer",
-    "eksOncallRoleArn": "arn:aws:iam::123456789012:role/relay-oncall",
-    "lbControllerChartVersion": "1.13.4",
-    "appImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/relay@sha256:" + "0" * 64,
-    "appMinReplicas": "3",
-    "appMaxReplicas": "12",
-    "appCpuRequest": "500m",
-    "appMemoryRequest": "512Mi",
-    "appMemoryLimit": "1Gi",
-    "appDbPoolSize": "10",
-    "authIssuer": "https://clerk.relay.example.com",
-    "authJwksUrl": "https://clerk.relay.example.com/.well-known/jwks.json",
-    "wafRateLimitPer5Min": "2000",
-    "shieldAdvanced": "false",
-    "alarmEmails": '["oncall@example.com"]',
-    "runbookBaseUrl": "https://github.com/example/relay/blob/main",
-    "logRetentionDays": "90",
-    "cdnPublicKeyPem": "'-----BEGIN PUBLIC KEY-----...'",
-    "cdnPriceClass": "PriceClass_100",
-    "uploadsNoncurrentVersionDays": "30",
-    "accessLogRetentionDays": "365",
-    "backupRetentionDays": "35",
-    "clerkSecretKey": "sk_live_...",
-    "alarmWebhookUrl": "https://hooks.example.com/relay",
-    "cdnSignerPrivateKeyPem": '"$(cat cdn-signer-private.pem)"',
-}
-# Optional secrets: set with `pulumi config set --secret`; never in the committed YAML.
-SECRET_KEYS = ("clerkSecretKey", "alarmWebhookUrl", "cdnSignerPrivateKeyPem")
+from infra.config_reader import EXAMPLES, SECRET_KEYS, ConfigError, ConfigReader
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -102,10 +45,6 @@ LOG_RETENTION_DAYS = (
 )
 DIGEST_PINNED_IMAGE = re.compile(r"^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+@sha256:[0-9a-f]{64}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/\-]+$")
-
-
-class ConfigError(ValueError):
-    """A stack setting is missing or invalid; the message names the key and the fix."""
 
 
 @dataclass(frozen=True)
@@ -183,67 +122,6 @@ class Settings:
         return f"relay-{self.environment}"
 
 
-class _Reader:
-    """Typed access to raw config strings, raising ConfigError that names key, value and fix."""
-
-    def __init__(self, stack: str, raw: Callable[[str], str | None]):
-        self.stack = stack
-        self.raw = raw
-
-    def fail(self, key: str, value: object, problem: str) -> ConfigError:
-        shown = "not set" if value is None else f"{value!r}"
-        example = EXAMPLES[key]
-        quoted = f"'{example}'" if example.startswith("[") or example.startswith('["') else example
-        return ConfigError(
-            f"relay:{key} is {shown}: {problem}. "
-            f"Fix: pulumi config set relay:{key} {quoted} --stack {self.stack}"
-        )
-
-    def text(self, key: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
-        value = self.raw(key)
-        if value is None or value.strip() == "":
-            raise self.fail(key, value, f"it is required ({what or 'see infra/config.py'})")
-        if pattern is not None and not pattern.match(value):
-            raise self.fail(key, value, f"expected {what}")
-        return value
-
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.text(key, what=f"a whole number from {low} to {high}")
-        try:
-            number = int(value)
-        except ValueError:
-            raise self.fail(key, value, f"expected a whole number from {low} to {high}") from None
-        if not low <= number <= high:
-            raise self.fail(key, value, f"must be from {low} to {high}")
-        return number
-
-    def boolean(self, key: str) -> bool:
-        value = self.text(key, what="true or false")
-        if value.lower() not in ("true", "false"):
-            raise self.fail(key, value, "expected true or false")
-        return value.lower() == "true"
-
-    def strings(self, key: str, minimum: int = 1) -> tuple[str, ...]:
-        value = self.text(key, what="a JSON list of strings")
-        try:
-            items = json.loads(value)
-        except json.JSONDecodeError:
-            items = None
-        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-            raise self.fail(key, value, "expected a list of non-empty strings")
-        if len(items) < minimum:
-            raise self.fail(key, value, f"needs at least {minimum} entries")
-        return tuple(items)
-
-    def https_url(self, key: str) -> str:
-        return self.text(key, re.compile(r"^https://[^\s/]+(/\S*)?$"), "an https:// URL").rstrip("/")
-
-    def choice(self, key: str, allowed: tuple[Any, ...], value: Any) -> Any:
-        if value not in allowed:
-            raise self.fail(key, value, f"must be one of {', '.join(map(str, allowed))}")
-        return value
-
-
 def parse_settings(
     stack: str,
     raw: Callable[[str], str | None],
@@ -251,7 +129,7 @@ def parse_settings(
     present_keys: tuple[str, ...] = (),
 ) -> Settings:
     """Build Settings from raw config strings (as Pulumi stores them, objects as JSON)."""
-    read = _Reader(stack, raw)
+    read = ConfigReader(stack, raw)
     unknown = sorted(set(present_keys) - set(EXAMPLES))
     if unknown:
         key = unknown[0]
@@ -283,7 +161,7 @@ def parse_settings(
         db_allocated_storage_gb=read.integer("dbAllocatedStorageGb", 20, 65536),
         db_max_allocated_storage_gb=read.integer("dbMaxAllocatedStorageGb", 21, 65536),
         db_multi_az=read.boolean("dbMultiAz"),
-        db_backup_retention_days=read.integer("dbBackupRetentionDays", 1, 35),
+        db_backup_retention_days=read.integer("dbBackupRetentionDays", 7, 35),
         db_max_connections=read.integer("dbMaxConnections", 50, 5000),
         db_performance_insights_retention_days=read.integer("dbPerformanceInsightsRetentionDays", 7, 731),
         db_monitoring_interval_seconds=read.choice(
@@ -298,7 +176,7 @@ def parse_settings(
             "cacheEngineVersion", re.compile(r"^\d+\.\d+$"), "a Redis major.minor"
         ),
         cache_node_count=read.integer("cacheNodeCount", 1, 6),
-        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 1, 35),
+        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 7, 35),
         eks_version=read.text(
             "eksVersion", re.compile(r"^1\.\d{2}$"), "a Kubernetes minor version like 1.33"
         ),
@@ -357,7 +235,7 @@ def parse_settings(
     return settings
 
 
-def _cidr(read: _Reader, key: str, value: str | None = None) -> str:
+def _cidr(read: ConfigReader, key: str, value: str | None = None) -> str:
     value = read.text(key, what="a CIDR block") if value is None else value
     try:
         return str(ipaddress.ip_network(value, strict=True))
@@ -365,7 +243,7 @@ def _cidr(read: _Reader, key: str, value: str | None = None) -> str:
         raise read.fail(key, value, "expected a CIDR block like 10.20.0.0/16") from None
 
 
-def _check_consistency(read: _Reader, s: Settings) -> None:
+def _check_consistency(read: ConfigReader, s: Settings) -> None:
     """Rules across keys, and the floors production may not go below."""
     if s.backup_region == s.region:
         raise read.fail(

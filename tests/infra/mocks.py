@@ -74,6 +74,8 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket", name)
         return {"bucket": bucket, "bucketRegionalDomainName": f"{bucket}.s3.eu-west-1.amazonaws.com"}
+    if args.typ == "aws:route53/record:Record":
+        return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if args.typ == "aws:route53/healthCheck:HealthCheck":
         return {"id": f"{name}-hc"}
     if args.typ == "random:index/randomPassword:RandomPassword":
@@ -82,9 +84,18 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
 
 
 class RelayMocks(pulumi.runtime.Mocks):
+    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown."""
+
+    def __init__(self, preview: bool = False):
+        self.preview = preview
+
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outputs = {**args.inputs, "arn": _arn(args), **_computed(args)}
-        return f"{args.name}-id", outputs
+        # Auto-named resources get their logical name, as the provider's autonaming would.
+        defaults = {"arn": _arn(args), "name": args.name}
+        computed = {**{k: v for k, v in defaults.items() if k not in args.inputs}, **_computed(args)}
+        if self.preview:
+            return "", {**args.inputs, **dict.fromkeys(computed, rpc.UNKNOWN)}
+        return f"{args.typ.rsplit(':', 1)[1].lower()}-{args.name}", {**args.inputs, **computed}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":

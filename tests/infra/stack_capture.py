@@ -75,13 +75,25 @@ def stack_config(stack_name: str) -> dict[str, str]:
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
 
 
-def capture_run(stack_name: str, config: dict[str, str] | None = None) -> StackRun:
+def capture_run(
+    stack_name: str,
+    config: dict[str, str] | None = None,
+    preview: bool = False,
+    secret_keys: tuple[str, ...] = (),
+) -> StackRun:
     """Evaluate the program for a stack in a fresh process; `config` replaces the YAML's if given.
 
     A program failure (such as a config error) comes back as `error` holding the worker's stderr.
+    `preview=True` evaluates as `pulumi preview` does: computed outputs stay unknown.
+    `secret_keys` names config keys the engine would hold as secrets (`pulumi config set --secret`).
     """
     payload = json.dumps(
-        {"stack": stack_name, "config": stack_config(stack_name) if config is None else config}
+        {
+            "stack": stack_name,
+            "config": stack_config(stack_name) if config is None else config,
+            "preview": preview,
+            "secret_keys": list(secret_keys),
+        }
     )
     completed = subprocess.run(
         [sys.executable, "-m", "tests.infra.stack_capture", "--worker"],
@@ -124,7 +136,9 @@ def _tupled(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _evaluate(stack_name: str, config: dict[str, str]) -> dict[str, Any]:
+def _evaluate(
+    stack_name: str, config: dict[str, str], preview: bool, secret_keys: list[str]
+) -> dict[str, Any]:
     """Worker side: set mocks and config, run the program to completion, return the capture."""
     import pulumi
     from pulumi.runtime.settings import get_root_resource
@@ -133,11 +147,13 @@ def _evaluate(stack_name: str, config: dict[str, str]) -> dict[str, Any]:
 
     from tests.infra.mocks import RecordingMonitor, RelayMocks
 
-    mocks = RelayMocks()
+    mocks = RelayMocks(preview=preview)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(config, secret_keys=[])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name, preview=False, monitor=monitor)
-    sys.path.insert(0, str(REPO_ROOT))
+    pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name, preview=preview, monitor=monitor)
+    # As the Pulumi language host does: only the program directory is on the path, so the
+    # program must find its own modules (`python -m` put the repository root there for us).
+    sys.path[:] = [p for p in sys.path if p not in ("", str(REPO_ROOT))]
     started = time.perf_counter()
 
     def program() -> None:
@@ -159,7 +175,7 @@ def main(argv: list[str]) -> int:
     if argv == ["--worker"]:
         request = json.loads(sys.stdin.read())
         result_stream, sys.stdout = sys.stdout, sys.stderr  # the program's prints must not corrupt the JSON
-        result = _evaluate(request["stack"], request["config"])
+        result = _evaluate(request["stack"], request["config"], request["preview"], request["secret_keys"])
         result_stream.write(json.dumps(result, default=str))
         return 0
     if len(argv) != 1:

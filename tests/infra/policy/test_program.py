@@ -5,9 +5,7 @@ committed and records what the engine received (inputs and property dependencies
 resource policy runs on every resource and every stack policy on the whole stack, with the
 stack's own policy config, exactly as `make preview STACK=<stack>` would run them.
 
-A violation here is a finding against the program, never a reason to weaken a policy. Open
-findings are listed in FINDINGS as strict xfails: each stays visible in the test report and
-turns into a failure the moment the program is fixed, so the entry must then be deleted.
+A violation here is a finding against the program, never a reason to weaken a policy.
 """
 
 import pytest
@@ -17,35 +15,14 @@ from ..stack_capture import capture_stack
 from .harness import from_capture, run_policy
 
 STACKS = ("prod", "staging")
-FINDINGS = {
-    (
-        "staging",
-        "rds-backup-retention",
-    ): "Pulumi.staging.yaml relay:dbBackupRetentionDays is 3; the floor is 7 days",
-    ("staging", "elasticache-snapshot-retention"): (
-        "Pulumi.staging.yaml relay:cacheSnapshotRetentionDays is 1; the floor is 7 days"
-    ),
-}
 
 
-def cases():
-    for stack in STACKS:
-        for rule in POLICIES:
-            finding = FINDINGS.get((stack, rule.name))
-            marks = [pytest.mark.xfail(strict=True, reason=f"finding: {finding}")] if finding else []
-            yield pytest.param(stack, rule, marks=marks, id=f"{stack}-{rule.name}")
-
-
-@pytest.mark.parametrize(("stack", "rule"), list(cases()))
+@pytest.mark.parametrize("rule", POLICIES, ids=lambda p: p.name)
+@pytest.mark.parametrize("stack", STACKS)
 def test_program_passes_policy(stack, rule):
     resources = [from_capture(r) for r in capture_stack(stack)]
     violations = run_policy(rule, resources, stack)
     assert violations == [], f"{stack}: " + "\n".join(v.message for v in violations)
-
-
-def test_every_finding_names_a_policy_of_the_pack():
-    names = {rule.name for rule in POLICIES}
-    assert {name for _, name in FINDINGS} <= names
 
 
 def without(types: tuple[str, ...]):

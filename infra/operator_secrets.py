@@ -1,4 +1,6 @@
-"""Secrets: a Secrets Manager secret per operator-supplied credential.
+"""OperatorSecrets: a Secrets Manager secret per operator-supplied credential.
+
+(Not named secrets.py: Pulumi puts infra/ on sys.path, where that name would shadow the stdlib.)
 
 Each secret always exists, so its ARN is stable and IAM can name it; it gets a value only when
 the stack config holds one (`pulumi config set --secret ...`). An absent value never blocks a
@@ -17,15 +19,15 @@ from infra.keys import encryption_key
 
 
 @dataclass(frozen=True)
-class SecretsArgs:
+class OperatorSecretsArgs:
     name_prefix: str
     # secret name (kebab-case) -> value from config, or None when not set
     values: Mapping[str, pulumi.Input[str] | None]
 
 
-class Secrets(pulumi.ComponentResource):
-    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("relay:secrets:Secrets", name, None, opts)
+class OperatorSecrets(pulumi.ComponentResource):
+    def __init__(self, name: str, args: OperatorSecretsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("relay:operator_secrets:OperatorSecrets", name, None, opts)
         key = encryption_key(f"{name}-secrets-key", "operator-supplied secrets", self)
         self.arns: dict[str, pulumi.Output[str]] = {}
         for secret_name, value in args.values.items():
