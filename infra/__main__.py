@@ -21,6 +21,7 @@ from infra.firewall import Firewall, FirewallArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
 from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
+from infra.registry import Registry, RegistryArgs
 from infra.storage import Storage, StorageArgs
 
 settings = load_settings()
@@ -42,6 +43,7 @@ aws_provider = aws.Provider(
 )
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
+registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name="relay"), opts)
 OperatorSecrets(
     f"{prefix}-secrets",
     OperatorSecretsArgs(
@@ -245,3 +247,4 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("alarmTopicArn", monitoring.topic_arn)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("imageRepositoryUrl", registry.repository_url)
