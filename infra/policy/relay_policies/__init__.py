@@ -8,6 +8,7 @@ directly.
 from . import (
     backup,
     cloudfront,
+    ecr,
     eks,
     elasticache,
     kubernetes,
@@ -29,6 +30,7 @@ POLICIES = [
     *load_balancer.POLICIES,
     *waf.POLICIES,
     *eks.POLICIES,
+    *ecr.POLICIES,
     *network.POLICIES,
     *observability.POLICIES,
     *backup.POLICIES,

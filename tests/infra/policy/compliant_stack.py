@@ -451,5 +451,26 @@ def workloads() -> list[Resource]:
     ]
 
 
+def registry() -> list[Resource]:
+    return [
+        Resource(
+            "aws:ecr/repository:Repository",
+            "relay-registry",
+            {
+                "name": "relay",
+                "imageTagMutability": "IMMUTABLE",
+                "imageScanningConfiguration": {"scanOnPush": True},
+                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:key"}],
+            },
+        ),
+        Resource(
+            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            "relay-registry-lifecycle",
+            {"repository": "relay", "policy": '{"rules": []}'},
+            {"repository": ["relay-registry"]},
+        ),
+    ]
+
+
 def compliant_stack() -> list[Resource]:
-    return [*storage(), *database(), *edge(), *network(), *observability(), *workloads()]
+    return [*storage(), *database(), *edge(), *network(), *observability(), *workloads(), *registry()]
