@@ -8,6 +8,7 @@ group by a TargetGroupBinding, so the ALB and its settings stay in Pulumi, not i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -111,18 +112,23 @@ class App(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_namespace,
         )
+        settings, secrets = self._settings(args), self._secrets(args)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": "relay-config", "namespace": args.namespace, "labels": labels},
-            data=self._settings(args),
+            data=settings,
             opts=in_namespace,
         )
         secret = k8s.core.v1.Secret(
             f"{name}-secrets",
             metadata={"name": "relay-secrets", "namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data=self._secrets(args),
+            string_data=secrets,
             opts=in_namespace,
+        )
+        # Pods read settings at start-up only; a changed value must roll them.
+        checksum = pulumi.Output.json_dumps({"settings": settings, "secrets": secrets}).apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
         )
         spec = WorkloadSpec(
             image=args.image,
@@ -151,7 +157,7 @@ class App(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": "relay", "namespace": args.namespace, "labels": labels},
-            spec=deployment_spec(spec),
+            spec=deployment_spec(spec, checksum),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[migrations]),
         )
         self._scaling_and_traffic(name, args, labels, in_namespace)

@@ -96,7 +96,8 @@ def migration_job_spec(spec: WorkloadSpec) -> dict[str, Any]:
     }
 
 
-def deployment_spec(spec: WorkloadSpec) -> dict[str, Any]:
+def deployment_spec(spec: WorkloadSpec, settings_checksum: pulumi.Input[str]) -> dict[str, Any]:
+    """`settings_checksum` changes with the ConfigMap or Secret, so new settings roll the pods."""
     serve = _container(spec, "relay", ["relay", "serve"])
     probe = {"http_get": {"path": "/healthz", "port": "http"}, "timeout_seconds": 2}
     serve.update(
@@ -125,7 +126,10 @@ def deployment_spec(spec: WorkloadSpec) -> dict[str, Any]:
         "min_ready_seconds": 10,
         "revision_history_limit": 10,
         "template": {
-            "metadata": {"labels": spec.labels},
+            "metadata": {
+                "labels": spec.labels,
+                "annotations": {"relay/settings-checksum": settings_checksum},
+            },
             "spec": _pod(
                 spec,
                 [serve],

@@ -5,7 +5,7 @@ import os
 
 from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
-from tests.infra.stack_capture import REPO_ROOT
+from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -248,3 +248,20 @@ def test_roles_job_reads_only_the_master_secret_and_sets_the_passwords_the_app_u
         ("secretsmanager:GetSecretValue", env["MASTER_SECRET_ARN"]),
         ("kms:Decrypt", db.inputs["kmsKeyId"]),
     }
+
+
+def test_changed_settings_roll_the_pods():
+    """The pod template carries a checksum of the ConfigMap and Secret: new values, new pods."""
+    base = capture_run("staging")
+    changed = capture_run(
+        "staging", config={**stack_config("staging"), "relay:authIssuer": "https://auth.example.org"}
+    )
+    checksums = [
+        plain(
+            single(run, DEPLOYMENT).inputs["spec"]["template"]["metadata"]["annotations"][
+                "relay/settings-checksum"
+            ]
+        )
+        for run in (base, changed)
+    ]
+    assert len(checksums[0]) == 64 and checksums[0] != checksums[1]
