@@ -152,6 +152,29 @@ class Cluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
+        # Encrypted root volumes and IMDSv2 only. Hop limit 2 keeps the node agents that read
+        # instance metadata working; app pods get AWS access through IRSA, never the node role.
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-node-template",
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": 50,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 2,
+            },
+            update_default_version=True,
+            opts=child,
+        )
         return aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=self.cluster.name,
@@ -160,7 +183,7 @@ class Cluster(pulumi.ComponentResource):
             instance_types=list(args.node_instance_types),
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
-            disk_size=50,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             scaling_config={
                 "min_size": args.node_min_size,
                 "desired_size": args.node_desired_size,

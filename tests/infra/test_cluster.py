@@ -129,3 +129,13 @@ def test_kubernetes_provider_waits_for_admin_access_and_nodes(stack_run):
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
         "aws:eks/nodeGroup:NodeGroup",
     } <= dependencies
+
+
+def test_nodes_boot_with_encrypted_volumes_and_imdsv2_only(stack_run):
+    nodes = single(stack_run, "aws:eks/nodeGroup:NodeGroup").inputs
+    template = by_output(stack_run, "id")[nodes["launchTemplate"]["id"]]
+    assert nodes["launchTemplate"]["version"] == str(template.outputs["latestVersion"])
+    (volume,) = template.inputs["blockDeviceMappings"]
+    assert volume["ebs"]["encrypted"] == "true"
+    metadata = template.inputs["metadataOptions"]
+    assert metadata["httpTokens"] == "required" and metadata["httpPutResponseHopLimit"] <= 2
