@@ -198,7 +198,7 @@ app = App(
         target_group_arn=edge.target_group_arn,
         alb_security_group_id=edge.security_group_id,
         oidc_provider=cluster.oidc_provider,
-        lb_controller=cluster.lb_controller,
+        lb_controller=cluster.lb_controller.release,
         clerk_secret_key=settings.clerk_secret_key,
         cdn_signer_private_key=settings.cdn_signer_private_key,
     ),

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.irsa import irsa_role
 from infra.keys import encryption_key
+from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NODE_POLICIES = (
@@ -135,7 +135,19 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_access, self.node_group]),
         )
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
-        self.lb_controller = self._load_balancer_controller(name, args)
+        self.lb_controller = LoadBalancerController(
+            f"{name}-lb-controller",
+            LoadBalancerControllerArgs(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                vpc_id=args.vpc_id,
+                chart_version=args.lb_controller_chart_version,
+                oidc_provider=self.oidc_provider,
+                target_group_arn=args.target_group_arn,
+                cluster_security_group_id=self.security_group_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider}),
+        )
         self.cluster_name = self.cluster.name
         self.application_log_group = insights_groups[0].name
         self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
@@ -230,73 +242,6 @@ class Cluster(pulumi.ComponentResource):
             for grant, arn, policy, scope in grants
         ]
         return associations[0]
-
-    def _load_balancer_controller(self, name: str, args: ClusterArgs) -> k8s.helm.v3.Release:
-        """Only binds pods to our target group: it may register targets there and open the
-        cluster security group to the ALB, and create no load balancers of its own."""
-        service_account = "aws-load-balancer-controller"
-        role = irsa_role(
-            f"{name}-lb-controller",
-            self.oidc_provider,
-            "kube-system",
-            service_account,
-            pulumi.Output.all(args.target_group_arn, self.security_group_id).apply(
-                lambda v: _lb_controller_policy(v[0], v[1])
-            ),
-            parent=self,
-        )
-        return k8s.helm.v3.Release(
-            f"{name}-lb-controller",
-            chart="aws-load-balancer-controller",
-            version=args.lb_controller_chart_version,
-            repository_opts={"repo": "https://aws.github.io/eks-charts"},
-            namespace="kube-system",
-            values={
-                "clusterName": args.cluster_name,
-                "region": args.region,
-                "vpcId": args.vpc_id,
-                "replicaCount": 2,
-                "enableServiceMutatorWebhook": False,
-                "serviceAccount": {
-                    "create": True,
-                    "name": service_account,
-                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
-        )
-
-
-def _lb_controller_policy(target_group_arn: str, cluster_sg_id: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # Read-only discovery; the controller's describe calls grow with its versions.
-                    "Sid": "Discover",
-                    "Effect": "Allow",
-                    "Action": ["ec2:Describe*", "elasticloadbalancing:Describe*"],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "BindPodsToRelayTargetGroup",
-                    "Effect": "Allow",
-                    "Action": [
-                        "elasticloadbalancing:RegisterTargets",
-                        "elasticloadbalancing:DeregisterTargets",
-                    ],
-                    "Resource": target_group_arn,
-                },
-                {
-                    "Sid": "OpenClusterSecurityGroupToAlb",
-                    "Effect": "Allow",
-                    "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-                    "Resource": f"arn:aws:ec2:*:*:security-group/{cluster_sg_id}",
-                },
-            ],
-        }
-    )
 
 
 def _kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:
