@@ -43,7 +43,7 @@ aws_provider = aws.Provider(
 )
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
-registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name="relay"), opts)
+registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name=prefix), opts)
 OperatorSecrets(
     f"{prefix}-secrets",
     OperatorSecretsArgs(
