@@ -250,9 +250,9 @@ def test_roles_job_reads_only_the_master_secret_and_sets_the_passwords_the_app_u
     }
 
 
-def test_changed_settings_roll_the_pods():
+def test_changed_settings_roll_the_pods(staging_run):
     """The pod template carries a checksum of the ConfigMap and Secret: new values, new pods."""
-    base = capture_run("staging")
+    base = staging_run
     changed = capture_run(
         "staging", config={**stack_config("staging"), "relay:authIssuer": "https://auth.example.org"}
     )

@@ -22,11 +22,17 @@ def test_alb_is_public_hardened_and_protected(stack_run):
     assert all("-public-" in s.name for s in subnets) and len(subnets) == 3
 
 
-def test_alb_writes_access_logs_to_the_log_bucket(stack_run):
+def test_alb_writes_access_logs_to_the_log_bucket_once_its_policy_allows_it(stack_run):
     logs = single(stack_run, "aws:s3/bucket:Bucket", "-logs-bucket")
-    access_logs = single(stack_run, ALB).inputs["accessLogs"]
-    assert (
-        access_logs["enabled"] is True and access_logs["bucket"] == logs.id and access_logs["prefix"] == "alb"
+    alb = single(stack_run, ALB)
+    access_logs = alb.inputs["accessLogs"]
+    assert access_logs["enabled"] is True and access_logs["prefix"] == "alb"
+    assert access_logs["bucket"] == logs.id
+    policy = next(
+        p for p in of_type(stack_run, "aws:s3/bucketPolicy:BucketPolicy") if p.inputs["bucket"] == logs.id
+    )
+    assert policy.urn in alb.property_dependencies["accessLogs"], (
+        "AWS checks the bucket policy when the ALB is created"
     )
 
 
