@@ -104,10 +104,10 @@ class PrivateBucket(pulumi.ComponentResource):
             **where,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )
-        # Whoever takes the name from here waits for the policy: an ALB refuses a log bucket
-        # whose policy does not yet let it write.
-        self.id = pulumi.Output.all(self.bucket.id, policy.id).apply(lambda ids: ids[0])
-        self.arn = self.bucket.arn
+        # Whoever takes the name or ARN from here waits for the policy: an ALB or a log delivery
+        # refuses a bucket whose policy does not yet let it write.
+        self.id = pulumi.Output.all(self.bucket.id, policy.id).apply(lambda v: v[0])
+        self.arn = pulumi.Output.all(self.bucket.arn, policy.id).apply(lambda v: v[0])
         self.register_outputs({"id": self.id, "arn": self.arn})
 
     @staticmethod
