@@ -8,6 +8,7 @@ directly.
 from . import (
     backup,
     cloudfront,
+    compute,
     ecr,
     eks,
     elasticache,
@@ -30,6 +31,7 @@ POLICIES = [
     *load_balancer.POLICIES,
     *waf.POLICIES,
     *eks.POLICIES,
+    *compute.POLICIES,
     *ecr.POLICIES,
     *network.POLICIES,
     *observability.POLICIES,

@@ -400,6 +400,19 @@ def network() -> list[Resource]:
             for port in (80, 443)
         ],
         Resource(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            "relay-node-template",
+            {
+                "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2},
+                "blockDeviceMappings": [
+                    {
+                        "deviceName": "/dev/xvda",
+                        "ebs": {"volumeType": "gp3", "volumeSize": 50, "encrypted": "true"},
+                    }
+                ],
+            },
+        ),
+        Resource(
             "aws:eks/cluster:Cluster",
             "relay-eks",
             {

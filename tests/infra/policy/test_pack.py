@@ -14,6 +14,7 @@ from relay_policies.thresholds import PolicyConfigError
 
 from . import (
     test_cloudfront,
+    test_compute,
     test_ecr,
     test_eks,
     test_elasticache,
@@ -37,6 +38,7 @@ ALL_CASES = [
         test_elasticache,
         test_s3,
         test_cloudfront,
+        test_compute,
         test_ecr,
         test_load_balancer,
         test_waf,
