@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.resources import ancestors, by_urn, plain
+from tests.infra.resources import ancestors, by_urn, plain, single
 from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 COMPONENT_TOKEN = re.compile(r"^relay:(?P<module>[a-z_]+):(?P<cls>[A-Z][A-Za-z]+)$")
@@ -163,3 +163,20 @@ def test_every_component_takes_a_frozen_args_dataclass():
         assert f"@dataclass(frozen=True)\nclass {args_type}:" in source, (
             f"{module}: {args_type} must be frozen"
         )
+
+
+def test_staging_is_smaller_than_prod_yet_as_protected(prod_run, staging_run):
+    def sizes(run):
+        db = single(run, "aws:rds/instance:Instance").inputs
+        cache = single(run, "aws:elasticache/replicationGroup:ReplicationGroup").inputs
+        nats = [r for r in run.resources if r.type == "aws:ec2/natGateway:NatGateway"]
+        return db["multiAz"], cache["numCacheClusters"], len(nats), db["instanceClass"]
+
+    assert sizes(prod_run)[:3] == (True, 2, 3)
+    assert sizes(staging_run)[:3] == (False, 1, 1)
+    assert sizes(staging_run)[3] != sizes(prod_run)[3]
+    protected = [
+        {(r.type, r.name.replace(f"relay-{run.stack}-", "")) for r in run.resources if r.protect}
+        for run in (prod_run, staging_run)
+    ]
+    assert protected[0] == protected[1]
