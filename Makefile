@@ -89,8 +89,10 @@ define pulumi_stack
 	  echo "  and AWS credentials for the $(STACK) account (e.g. 'aws sso login --profile relay-$(STACK)'," >&2; \
 	  echo "  then AWS_PROFILE=relay-$(STACK)). See docs/platform-engineers.md, 'Prerequisites'." >&2; \
 	  exit 1; }
-	$(PULUMI) $(1) --stack $(STACK) --policy-pack infra/policy --policy-pack-config infra/policy/config/$(STACK).json
+	$(PULUMI) $(1) --stack $(STACK) --policy-pack infra/policy $(POLICY_PACK_CONFIG)
 endef
+# The pack's per-stack config (infra/policy/config/<stack>.json), when the pack ships one.
+POLICY_PACK_CONFIG = $(if $(wildcard infra/policy/config/$(STACK).json),--policy-pack-config infra/policy/config/$(STACK).json)
 
 preview: venv
 	$(call pulumi_stack,preview)

@@ -21,6 +21,7 @@ from infra.firewall import Firewall, FirewallArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
 from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
+from infra.registry import Registry, RegistryArgs
 from infra.storage import Storage, StorageArgs
 
 settings = load_settings()
@@ -42,6 +43,7 @@ aws_provider = aws.Provider(
 )
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
+registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name=prefix), opts)
 OperatorSecrets(
     f"{prefix}-secrets",
     OperatorSecretsArgs(
@@ -184,6 +186,8 @@ app = App(
         db_pool_size=settings.app_db_pool_size,
         database_address=database.address,
         database_port=database.port,
+        database_master_secret_arn=database.master_secret_arn,
+        database_key_arn=database.key_arn,
         redis_address=cache.primary_endpoint,
         redis_port=cache.port,
         redis_auth_token=cache.auth_token.result,
@@ -194,7 +198,7 @@ app = App(
         target_group_arn=edge.target_group_arn,
         alb_security_group_id=edge.security_group_id,
         oidc_provider=cluster.oidc_provider,
-        lb_controller=cluster.lb_controller,
+        lb_controller=cluster.lb_controller.release,
         clerk_secret_key=settings.clerk_secret_key,
         cdn_signer_private_key=settings.cdn_signer_private_key,
     ),
@@ -245,3 +249,4 @@ pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("alarmTopicArn", monitoring.topic_arn)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("imageRepositoryUrl", registry.repository_url)

@@ -8,14 +8,15 @@ group by a TargetGroupBinding, so the ALB and its settings stay in Pulumi, not i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from infra.database_roles import DatabaseRoles, DatabaseRolesArgs
 from infra.irsa import irsa_role
 from infra.workload import WorkloadSpec, deployment_spec, migration_job_spec
 
@@ -41,6 +42,8 @@ class AppArgs:
     db_pool_size: int
     database_address: pulumi.Input[str]
     database_port: int
+    database_master_secret_arn: pulumi.Input[str]
+    database_key_arn: pulumi.Input[str]
     redis_address: pulumi.Input[str]
     redis_port: int
     redis_auth_token: pulumi.Input[str]
@@ -74,6 +77,21 @@ class App(pulumi.ComponentResource):
             opts=child,
         )
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        self.roles = DatabaseRoles(
+            f"{name}-db-roles",
+            DatabaseRolesArgs(
+                namespace=args.namespace,
+                image=args.image,
+                region=args.region,
+                labels=labels,
+                database_address=args.database_address,
+                database_port=args.database_port,
+                master_secret_arn=args.database_master_secret_arn,
+                database_key_arn=args.database_key_arn,
+                oidc_provider=args.oidc_provider,
+            ),
+            opts=in_namespace,
+        )
         role = irsa_role(
             f"{name}-uploads",
             args.oidc_provider,
@@ -94,18 +112,23 @@ class App(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=in_namespace,
         )
+        settings, secrets = self._settings(args), self._secrets(args)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": "relay-config", "namespace": args.namespace, "labels": labels},
-            data=self._settings(args),
+            data=settings,
             opts=in_namespace,
         )
         secret = k8s.core.v1.Secret(
             f"{name}-secrets",
             metadata={"name": "relay-secrets", "namespace": args.namespace, "labels": labels},
             type="Opaque",
-            string_data=self._secrets(name, args),
+            string_data=secrets,
             opts=in_namespace,
+        )
+        # Pods read settings at start-up only; a changed value must roll them.
+        checksum = pulumi.Output.json_dumps({"settings": settings, "secrets": secrets}).apply(
+            lambda text: hashlib.sha256(text.encode()).hexdigest()
         )
         spec = WorkloadSpec(
             image=args.image,
@@ -126,7 +149,7 @@ class App(pulumi.ComponentResource):
             # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s).
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[namespace, config, secret],
+                depends_on=[namespace, config, secret, self.roles.job],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
@@ -134,7 +157,7 @@ class App(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": "relay", "namespace": args.namespace, "labels": labels},
-            spec=deployment_spec(spec),
+            spec=deployment_spec(spec, checksum),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[migrations]),
         )
         self._scaling_and_traffic(name, args, labels, in_namespace)
@@ -148,8 +171,9 @@ class App(pulumi.ComponentResource):
             "RELAY_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; only the Service reaches it)
             "RELAY_PORT": "8000",
             "RELAY_PUBLIC_URL": args.public_url,
-            "RELAY_ALLOWED_ORIGINS": json.dumps([args.public_url]),
-            "RELAY_TRUSTED_PROXIES": json.dumps([args.vpc_cidr]),
+            # Comma-separated lists, as the service's settings parse them.
+            "RELAY_ALLOWED_ORIGINS": args.public_url,
+            "RELAY_TRUSTED_PROXIES": args.vpc_cidr,
             "RELAY_AUTH_ISSUER": args.auth_issuer,
             "RELAY_AUTH_JWKS_URL": args.auth_jwks_url,
             "RELAY_S3_BUCKET": args.uploads_bucket,
@@ -159,26 +183,24 @@ class App(pulumi.ComponentResource):
             "RELAY_DATABASE_POOL_SIZE": str(args.db_pool_size),
         }
 
-    def _secrets(self, name: str, args: AppArgs) -> dict[str, pulumi.Input[str]]:
-        """Connection URLs with generated role passwords; optional secrets only when configured."""
-        child = pulumi.ResourceOptions(parent=self)
-        passwords = {
-            role: random.RandomPassword(f"{name}-{role}-password", length=40, special=False, opts=child)
-            for role in ("app", "migrator")
-        }
+    def _secrets(self, args: AppArgs) -> dict[str, pulumi.Input[str]]:
+        """Connection URLs for the roles DatabaseRoles sets up; optional secrets only when configured."""
+        roles = self.roles
 
-        def database_url(role: str) -> pulumi.Output[str]:
+        # asyncpg verifies the server against the RDS CA bundle the image points PGSSLROOTCERT at.
+        def database_url(role: str, password: pulumi.Output[str]) -> pulumi.Output[str]:
             return pulumi.Output.format(
-                "postgresql://relay_{0}:{1}@{2}:{3}/relay?sslmode=verify-full",
+                "postgresql+asyncpg://{0}:{1}@{2}:{3}/{4}?ssl=verify-full",
                 role,
-                passwords[role].result,
+                password,
                 args.database_address,
                 args.database_port,
+                roles.database,
             )
 
         values: dict[str, pulumi.Input[str]] = {
-            "RELAY_DATABASE_URL": database_url("app"),
-            "RELAY_MIGRATION_DATABASE_URL": database_url("migrator"),
+            "RELAY_DATABASE_URL": database_url(roles.app_role, roles.app_password),
+            "RELAY_MIGRATION_DATABASE_URL": database_url(roles.migrator_role, roles.migrator_password),
             "RELAY_REDIS_URL": pulumi.Output.format(
                 "rediss://:{0}@{1}:{2}/0", args.redis_auth_token, args.redis_address, args.redis_port
             ),

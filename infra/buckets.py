@@ -95,7 +95,7 @@ class PrivateBucket(pulumi.ComponentResource):
                 opts=child,
             )
         # The policy is applied after the public-access block, so it can never be public.
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=pulumi.Output.all(self.bucket.arn, args.extra_statements).apply(
@@ -104,8 +104,10 @@ class PrivateBucket(pulumi.ComponentResource):
             **where,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )
-        self.id = self.bucket.id
-        self.arn = self.bucket.arn
+        # Whoever takes the name or ARN from here waits for the policy: an ALB or a log delivery
+        # refuses a bucket whose policy does not yet let it write.
+        self.id = pulumi.Output.all(self.bucket.id, policy.id).apply(lambda v: v[0])
+        self.arn = pulumi.Output.all(self.bucket.arn, policy.id).apply(lambda v: v[0])
         self.register_outputs({"id": self.id, "arn": self.arn})
 
     @staticmethod

@@ -87,6 +87,8 @@ class Cache(pulumi.ComponentResource):
             subnet_group_name=subnets.name,
             security_group_ids=[security_group.id],
             snapshot_retention_limit=args.snapshot_retention_days,
+            # Deleting the group (deliberately: it is protected) still leaves its data behind.
+            final_snapshot_identifier=f"{args.replication_group_id}-final",
             snapshot_window="01:00-02:00",
             maintenance_window="sun:04:30-sun:05:30",
             auto_minor_version_upgrade=True,

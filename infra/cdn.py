@@ -146,9 +146,7 @@ class Cdn(pulumi.ComponentResource):
             f"{name}-log-destination",
             name=f"{name}-cloudfront-s3",
             output_format="json",
-            delivery_destination_configuration={
-                "destination_resource_arn": pulumi.Output.concat(args.log_bucket_arn, "/cloudfront")
-            },
+            delivery_destination_configuration={"destination_resource_arn": args.log_bucket_arn},
             region=US_EAST_1,
             opts=child,
         )
@@ -156,6 +154,7 @@ class Cdn(pulumi.ComponentResource):
             f"{name}-log-delivery",
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
+            s3_delivery_configurations=[{"suffix_path": "cloudfront/{yyyy}/{MM}/{dd}/{HH}"}],
             region=US_EAST_1,
             opts=child,
         )

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.irsa import irsa_role
 from infra.keys import encryption_key
+from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NODE_POLICIES = (
@@ -135,7 +135,19 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_access, self.node_group]),
         )
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
-        self.lb_controller = self._load_balancer_controller(name, args)
+        self.lb_controller = LoadBalancerController(
+            f"{name}-lb-controller",
+            LoadBalancerControllerArgs(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                vpc_id=args.vpc_id,
+                chart_version=args.lb_controller_chart_version,
+                oidc_provider=self.oidc_provider,
+                target_group_arn=args.target_group_arn,
+                cluster_security_group_id=self.security_group_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider}),
+        )
         self.cluster_name = self.cluster.name
         self.application_log_group = insights_groups[0].name
         self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
@@ -152,6 +164,29 @@ class Cluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
+        # Encrypted root volumes and IMDSv2 only. Hop limit 2 keeps the node agents that read
+        # instance metadata working; app pods get AWS access through IRSA, never the node role.
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-node-template",
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": 50,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 2,
+            },
+            update_default_version=True,
+            opts=child,
+        )
         return aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=self.cluster.name,
@@ -160,7 +195,7 @@ class Cluster(pulumi.ComponentResource):
             instance_types=list(args.node_instance_types),
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
-            disk_size=50,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             scaling_config={
                 "min_size": args.node_min_size,
                 "desired_size": args.node_desired_size,
@@ -207,87 +242,6 @@ class Cluster(pulumi.ComponentResource):
             for grant, arn, policy, scope in grants
         ]
         return associations[0]
-
-    def _load_balancer_controller(self, name: str, args: ClusterArgs) -> k8s.helm.v3.Release:
-        """Only binds pods to our target group: it may register targets there and open the
-        cluster security group to the ALB, and create no load balancers of its own."""
-        service_account = "aws-load-balancer-controller"
-        role = irsa_role(
-            f"{name}-lb-controller",
-            self.oidc_provider,
-            "kube-system",
-            service_account,
-            pulumi.Output.all(args.target_group_arn, self.security_group_id).apply(
-                lambda v: _lb_controller_policy(v[0], v[1])
-            ),
-            parent=self,
-        )
-        return k8s.helm.v3.Release(
-            f"{name}-lb-controller",
-            chart="aws-load-balancer-controller",
-            version=args.lb_controller_chart_version,
-            repository_opts={"repo": "https://aws.github.io/eks-charts"},
-            namespace="kube-system",
-            values={
-                "clusterName": args.cluster_name,
-                "region": args.region,
-                "vpcId": args.vpc_id,
-                "replicaCount": 2,
-                "enableServiceMutatorWebhook": False,
-                "serviceAccount": {
-                    "create": True,
-                    "name": service_account,
-                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
-        )
-
-
-def _lb_controller_policy(target_group_arn: str, cluster_sg_id: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "Discover",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeInstances",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeAvailabilityZones",
-                        "ec2:DescribeTags",
-                        "elasticloadbalancing:DescribeLoadBalancers",
-                        "elasticloadbalancing:DescribeTargetGroups",
-                        "elasticloadbalancing:DescribeTargetHealth",
-                        "elasticloadbalancing:DescribeTargetGroupAttributes",
-                        "elasticloadbalancing:DescribeListeners",
-                        "elasticloadbalancing:DescribeRules",
-                        "elasticloadbalancing:DescribeTags",
-                    ],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "BindPodsToRelayTargetGroup",
-                    "Effect": "Allow",
-                    "Action": [
-                        "elasticloadbalancing:RegisterTargets",
-                        "elasticloadbalancing:DeregisterTargets",
-                    ],
-                    "Resource": target_group_arn,
-                },
-                {
-                    "Sid": "OpenClusterSecurityGroupToAlb",
-                    "Effect": "Allow",
-                    "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-                    "Resource": f"arn:aws:ec2:*:*:security-group/{cluster_sg_id}",
-                },
-            ],
-        }
-    )
 
 
 def _kubeconfig(cluster_name: str, region: str, endpoint: str, ca_data: str) -> str:

@@ -19,30 +19,10 @@ from pulumi.runtime import config as runtime_config
 from infra.config_reader import EXAMPLES, SECRET_KEYS, ConfigError, ConfigReader
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+# fmt: off
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+# fmt: on
 DIGEST_PINNED_IMAGE = re.compile(r"^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+@sha256:[0-9a-f]{64}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/\-]+$")
 
@@ -161,7 +141,7 @@ def parse_settings(
         db_allocated_storage_gb=read.integer("dbAllocatedStorageGb", 20, 65536),
         db_max_allocated_storage_gb=read.integer("dbMaxAllocatedStorageGb", 21, 65536),
         db_multi_az=read.boolean("dbMultiAz"),
-        db_backup_retention_days=read.integer("dbBackupRetentionDays", 1, 35),
+        db_backup_retention_days=read.integer("dbBackupRetentionDays", 7, 35),
         db_max_connections=read.integer("dbMaxConnections", 50, 5000),
         db_performance_insights_retention_days=read.integer("dbPerformanceInsightsRetentionDays", 7, 731),
         db_monitoring_interval_seconds=read.choice(
@@ -176,7 +156,7 @@ def parse_settings(
             "cacheEngineVersion", re.compile(r"^\d+\.\d+$"), "a Redis major.minor"
         ),
         cache_node_count=read.integer("cacheNodeCount", 1, 6),
-        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 1, 35),
+        cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 7, 35),
         eks_version=read.text(
             "eksVersion", re.compile(r"^1\.\d{2}$"), "a Kubernetes minor version like 1.33"
         ),

@@ -43,7 +43,7 @@ EXAMPLES: dict[str, str] = {
     "eksDeployerRoleArn": "arn:aws:iam::123456789012:role/relay-deployer",
     "eksOncallRoleArn": "arn:aws:iam::123456789012:role/relay-oncall",
     "lbControllerChartVersion": "1.13.4",
-    "appImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/relay@sha256:" + "0" * 64,
+    "appImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/relay-prod@sha256:" + "0" * 64,
     "appMinReplicas": "3",
     "appMaxReplicas": "12",
     "appCpuRequest": "500m",

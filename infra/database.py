@@ -168,6 +168,7 @@ class Database(pulumi.ComponentResource):
         self.endpoint = self.instance.endpoint
         self.port = PORT
         self.key_arn = key.arn
+        self.master_secret_arn = self.instance.master_user_secrets[0].secret_arn
         self.subnet_group_name = subnets.name
         self.security_group_id = self.security_group.id
         self.register_outputs({"endpoint": self.endpoint, "arn": self.arn})

@@ -44,13 +44,12 @@ class Edge(pulumi.ComponentResource):
             ingress=[
                 {
                     "protocol": "tcp",
-                    "from_port": p,
-                    "to_port": p,
+                    "from_port": port,
+                    "to_port": port,
                     "cidr_blocks": ["0.0.0.0/0"],
-                    "ipv6_cidr_blocks": ["::/0"],
-                    "description": d,
+                    "description": role,
                 }
-                for p, d in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS"))
+                for port, role in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS"))
             ],
             egress=[
                 {
@@ -67,11 +66,10 @@ class Edge(pulumi.ComponentResource):
             f"{name}-alb",
             load_balancer_type="application",
             internal=False,
-            ip_address_type="dualstack",
             subnets=list(args.public_subnet_ids),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
-            desync_mitigation_mode="strictest",
+            desync_mitigation_mode="defensive",
             enable_deletion_protection=True,
             idle_timeout=IDLE_TIMEOUT_SECONDS,
             access_logs={"bucket": args.access_log_bucket, "prefix": "alb", "enabled": True},
@@ -148,21 +146,21 @@ class Edge(pulumi.ComponentResource):
             aws.shield.Protection(
                 f"{name}-shield", name=f"{name}-alb", resource_arn=self.load_balancer.arn, opts=child
             )
-        for record_type in ("A", "AAAA"):
-            aws.route53.Record(
-                f"{name}-alias-{record_type.lower()}",
-                zone_id=args.zone_id,
-                name=args.domain_name,
-                type=record_type,
-                aliases=[
-                    {
-                        "name": self.load_balancer.dns_name,
-                        "zone_id": self.load_balancer.zone_id,
-                        "evaluate_target_health": True,
-                    }
-                ],
-                opts=child,
-            )
+        # IPv4 only: the VPC has no IPv6 ranges, so the ALB is not dual-stack (no AAAA record).
+        aws.route53.Record(
+            f"{name}-alias-a",
+            zone_id=args.zone_id,
+            name=args.domain_name,
+            type="A",
+            aliases=[
+                {
+                    "name": self.load_balancer.dns_name,
+                    "zone_id": self.load_balancer.zone_id,
+                    "evaluate_target_health": True,
+                }
+            ],
+            opts=child,
+        )
         self.target_group_arn = self.target_group.arn
         self.alb_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffix = self.target_group.arn_suffix

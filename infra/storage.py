@@ -226,7 +226,9 @@ def _log_delivery_statements(
                 "Effect": "Allow",
                 "Principal": {"Service": "delivery.logs.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{bucket}/cloudfront/*",
+                # Vended logs choose the key (AWSLogs/<account>/CloudFront/...<suffix>); the
+                # account condition keeps every other account's deliveries out.
+                "Resource": f"arn:aws:s3:::{bucket}/*",
                 "Condition": same_account,
             },
         ]

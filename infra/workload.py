@@ -1,7 +1,8 @@
-"""Pod templates for the relay Deployment and its migrations Job.
+"""Pod templates for the relay Deployment, its migrations Job and the db-roles Job.
 
-Both run the same image with the same settings and the same locked-down security context; the
-Job runs `relay migrate` once, the Deployment `relay serve` on port 8000.
+All run the same image with the same locked-down security context: the db-roles Job sets up
+the database roles, the migrations Job runs `relay migrate`, the Deployment `relay serve` on
+port 8000.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pulumi
 PORT = 8000
 PRESTOP_SLEEP_SECONDS = 15  # the ALB needs a few health-check rounds to stop routing to the pod
 DRAIN_SECONDS = 60  # then the service closes sockets and finishes in-flight requests
+JOB_SCRIPTS = "/opt/relay-jobs"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,24 @@ def _pod(spec: WorkloadSpec, containers: list[dict[str, Any]], **extra: Any) -> 
     }
 
 
+def db_roles_job_spec(
+    spec: WorkloadSpec, script_config_map: pulumi.Input[str], script: str
+) -> dict[str, Any]:
+    """Runs `script` (mounted from `script_config_map`) with the image's Python."""
+    container = _container(spec, "db-roles", ["python", f"{JOB_SCRIPTS}/{script}"])
+    container["volume_mounts"].append({"name": "scripts", "mount_path": JOB_SCRIPTS, "read_only": True})
+    pod = _pod(spec, [container], restart_policy="Never")
+    pod["volumes"].append({"name": "scripts", "config_map": {"name": script_config_map}})
+    return {
+        "backoff_limit": 3,
+        "active_deadline_seconds": 300,
+        "template": {
+            "metadata": {"labels": {**spec.labels, "app.kubernetes.io/component": "db-roles"}},
+            "spec": pod,
+        },
+    }
+
+
 def migration_job_spec(spec: WorkloadSpec) -> dict[str, Any]:
     return {
         "backoff_limit": 2,
@@ -76,7 +96,8 @@ def migration_job_spec(spec: WorkloadSpec) -> dict[str, Any]:
     }
 
 
-def deployment_spec(spec: WorkloadSpec) -> dict[str, Any]:
+def deployment_spec(spec: WorkloadSpec, settings_checksum: pulumi.Input[str]) -> dict[str, Any]:
+    """`settings_checksum` changes with the ConfigMap or Secret, so new settings roll the pods."""
     serve = _container(spec, "relay", ["relay", "serve"])
     probe = {"http_get": {"path": "/healthz", "port": "http"}, "timeout_seconds": 2}
     serve.update(
@@ -105,7 +126,10 @@ def deployment_spec(spec: WorkloadSpec) -> dict[str, Any]:
         "min_ready_seconds": 10,
         "revision_history_limit": 10,
         "template": {
-            "metadata": {"labels": spec.labels},
+            "metadata": {
+                "labels": spec.labels,
+                "annotations": {"relay/settings-checksum": settings_checksum},
+            },
             "spec": _pod(
                 spec,
                 [serve],

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.infra.stack_capture import StackRun, _cached_run
+from tests.infra.stack_capture import StackRun, evaluate_stack
 
 STACKS = ("prod", "staging")
 
@@ -10,14 +10,14 @@ STACKS = ("prod", "staging")
 @pytest.fixture(scope="session", params=STACKS)
 def stack_run(request) -> StackRun:
     """The program's evaluation for each committed stack; tests using it run once per stack."""
-    return _cached_run(request.param)
+    return evaluate_stack(request.param)
 
 
 @pytest.fixture(scope="session")
 def prod_run() -> StackRun:
-    return _cached_run("prod")
+    return evaluate_stack("prod")
 
 
 @pytest.fixture(scope="session")
 def staging_run() -> StackRun:
-    return _cached_run("staging")
+    return evaluate_stack("staging")

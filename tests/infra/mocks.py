@@ -74,6 +74,10 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket", name)
         return {"bucket": bucket, "bucketRegionalDomainName": f"{bucket}.s3.eu-west-1.amazonaws.com"}
+    if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        return {"latestVersion": 1}
+    if args.typ == "aws:ecr/repository:Repository":
+        return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/{inputs['name']}"}
     if args.typ == "aws:route53/record:Record":
         return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if args.typ == "aws:route53/healthCheck:HealthCheck":

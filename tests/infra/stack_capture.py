@@ -7,7 +7,8 @@ for each resource: type token, name, URN, inputs (camelCase, exactly as `MockRes
 holds them), provider reference, parent URN, dependencies and options.
 
 Also a command: `python -m tests.infra.stack_capture prod` prints the capture as JSON.
-Stable API (the policy-pack tests use it): `capture_stack`, `capture_run`, `CapturedResource`.
+Stable API (the policy-pack tests use it): `capture_stack`, `evaluate_stack`, `capture_run`,
+`CapturedResource`, `StackRun`.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def capture_run(
 
 
 @functools.cache
-def _cached_run(stack_name: str) -> StackRun:
+def evaluate_stack(stack_name: str) -> StackRun:
+    """The committed stack's evaluation, once per process; raises if the program fails."""
     run = capture_run(stack_name)
     if run.error:
         raise RuntimeError(f"the program failed for stack {stack_name}:\n{run.error}")
@@ -127,7 +129,7 @@ def _cached_run(stack_name: str) -> StackRun:
 
 def capture_stack(stack_name: str) -> list[CapturedResource]:
     """Every resource the program declares for `stack_name` with its committed YAML config."""
-    return list(_cached_run(stack_name).resources)
+    return list(evaluate_stack(stack_name).resources)
 
 
 def _tupled(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """App: the Deployment, its migrations Job, settings, scaling and the ALB binding."""
 
 import json
+import os
 
+from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
+from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -58,8 +61,8 @@ def test_pods_get_every_setting_of_the_service_contract(stack_run):
     domain = config(stack_run, "domain")
     assert values["RELAY_ENVIRONMENT"] == stack_run.stack
     assert values["RELAY_PUBLIC_URL"] == f"https://{domain}"
-    assert json.loads(values["RELAY_ALLOWED_ORIGINS"]) == [f"https://{domain}"]
-    assert json.loads(values["RELAY_TRUSTED_PROXIES"]) == [config(stack_run, "vpcCidr")]
+    assert values["RELAY_ALLOWED_ORIGINS"].split(",") == [f"https://{domain}"]
+    assert values["RELAY_TRUSTED_PROXIES"].split(",") == [config(stack_run, "vpcCidr")], "only the ALB's VPC"
     assert values["RELAY_CDN_DOMAIN"] == f"files.{domain}"
     assert values["RELAY_S3_REGION"] == config(stack_run, "region")
     assert values["RELAY_S3_BUCKET"] == single(stack_run, "aws:s3/bucket:Bucket", "-uploads-bucket").id
@@ -70,16 +73,16 @@ def test_connection_urls_use_tls_and_point_at_the_managed_services(stack_run):
     values, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
     db = single(stack_run, "aws:rds/instance:Instance").outputs["address"]
     redis = single(stack_run, "aws:elasticache/replicationGroup:ReplicationGroup")
-    assert values["RELAY_DATABASE_URL"].startswith("postgresql://relay_app:")
-    assert values["RELAY_MIGRATION_DATABASE_URL"].startswith("postgresql://relay_migrator:")
+    assert values["RELAY_DATABASE_URL"].startswith("postgresql+asyncpg://relay_app:")
+    assert values["RELAY_MIGRATION_DATABASE_URL"].startswith("postgresql+asyncpg://relay_migrator:")
     for key in ("RELAY_DATABASE_URL", "RELAY_MIGRATION_DATABASE_URL"):
-        assert f"@{db}:5432/relay?sslmode=verify-full" in values[key]
+        assert values[key].endswith(f"@{db}:5432/relay?ssl=verify-full")
     token = plain(redis.inputs["authToken"])
     assert values["RELAY_REDIS_URL"] == f"rediss://:{token}@{redis.outputs['primaryEndpointAddress']}:6379/0"
 
 
 def test_migrations_job_runs_relay_migrate_and_must_finish_before_the_deployment(stack_run):
-    job, deployment = single(stack_run, JOB), single(stack_run, DEPLOYMENT)
+    job, deployment = single(stack_run, JOB, "-migrate"), single(stack_run, DEPLOYMENT)
     assert container(job, "migrate")["command"] == ["relay", "migrate"]
     assert job.inputs["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert job.urn in deployment.dependencies
@@ -95,7 +98,7 @@ def test_deployment_serves_the_pinned_image_on_port_8000(stack_run):
     assert relay["image"] == config(stack_run, "appImage") and "@sha256:" in relay["image"]
     assert relay["command"] == ["relay", "serve"]
     assert relay["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    assert container(single(stack_run, JOB), "migrate")["image"] == relay["image"]
+    assert container(single(stack_run, JOB, "-migrate"), "migrate")["image"] == relay["image"]
 
 
 def test_deployment_rolls_without_losing_capacity_and_drains_on_shutdown(stack_run):
@@ -115,7 +118,12 @@ def test_deployment_rolls_without_losing_capacity_and_drains_on_shutdown(stack_r
 
 
 def test_pods_run_non_root_on_a_read_only_filesystem(stack_run):
-    for workload, name in ((single(stack_run, DEPLOYMENT), "relay"), (single(stack_run, JOB), "migrate")):
+    workloads = (
+        (single(stack_run, DEPLOYMENT), "relay"),
+        (single(stack_run, JOB, "-migrate"), "migrate"),
+        (single(stack_run, JOB, "-db-roles-job"), "db-roles"),
+    )
+    for workload, name in workloads:
         pod = workload.inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] >= 10000
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -163,7 +171,7 @@ def test_target_group_binding_attaches_the_service_to_the_alb_target_group(stack
 
 
 def test_app_service_account_may_only_touch_the_uploads_bucket(stack_run):
-    account = single(stack_run, "kubernetes:core/v1:ServiceAccount").inputs
+    account = single(stack_run, "kubernetes:core/v1:ServiceAccount", "-app-service-account").inputs
     role = by_output(stack_run, "arn")[account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert "system:serviceaccount:relay:relay" in trust["Condition"]["StringEquals"].values()
@@ -178,3 +186,82 @@ def test_app_service_account_may_only_touch_the_uploads_bucket(stack_run):
     (key,) = others
     assert key == single(stack_run, "aws:kms/key:Key", "-storage-uploads-key").outputs["arn"]
     assert by_urn(stack_run)[role.parent].type == "relay:app:App"
+
+
+def test_pod_environment_is_accepted_by_the_service_settings(stack_run, monkeypatch):
+    """The service's own settings class (app/src/relay/settings.py) loads the pods' environment."""
+    values, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
+    for name in [k for k in os.environ if k.startswith("RELAY_")]:
+        monkeypatch.delenv(name)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.environment == stack_run.stack
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+
+
+def test_database_roles_are_set_up_in_cluster_before_migrations(stack_run):
+    roles_job, migrations = single(stack_run, JOB, "-db-roles-job"), single(stack_run, JOB, "-migrate")
+    assert roles_job.urn in migrations.dependencies
+    runner = container(roles_job, "db-roles")
+    assert runner["image"] == config(stack_run, "appImage")
+    assert runner["command"] == ["python", "/opt/relay-jobs/db_roles.py"]
+    script_volume = next(
+        v for v in roles_job.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "scripts"
+    )
+    script_map = next(
+        c
+        for c in of_type(stack_run, "kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"] == script_volume["configMap"]["name"]
+    )
+    assert (
+        script_map.inputs["data"]["db_roles.py"] == (REPO_ROOT / "infra" / "jobs" / "db_roles.py").read_text()
+    )
+
+
+def test_roles_job_reads_only_the_master_secret_and_sets_the_passwords_the_app_uses(stack_run):
+    roles_job = single(stack_run, JOB, "-db-roles-job")
+    env, _ = environment(stack_run, roles_job, "db-roles")
+    db = single(stack_run, "aws:rds/instance:Instance")
+    assert env["MASTER_SECRET_ARN"] == db.outputs["masterUserSecrets"][0]["secretArn"]
+    app_env, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
+    assert app_env["RELAY_DATABASE_URL"].startswith(
+        f"postgresql+asyncpg://{env['APP_ROLE']}:{env['APP_PASSWORD']}@"
+    )
+    assert app_env["RELAY_MIGRATION_DATABASE_URL"].startswith(
+        f"postgresql+asyncpg://{env['MIGRATOR_ROLE']}:{env['MIGRATOR_PASSWORD']}@"
+    )
+    account = roles_job.inputs["spec"]["template"]["spec"]["serviceAccountName"]
+    service_account = next(
+        a
+        for a in of_type(stack_run, "kubernetes:core/v1:ServiceAccount")
+        if a.inputs["metadata"]["name"] == account
+    )
+    role = by_output(stack_run, "arn")[
+        service_account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    ]
+    policy = next(
+        p for p in of_type(stack_run, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+    )
+    grants = {(s["Action"], s["Resource"]) for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert grants == {
+        ("secretsmanager:GetSecretValue", env["MASTER_SECRET_ARN"]),
+        ("kms:Decrypt", db.inputs["kmsKeyId"]),
+    }
+
+
+def test_changed_settings_roll_the_pods(staging_run):
+    """The pod template carries a checksum of the ConfigMap and Secret: new values, new pods."""
+    base = staging_run
+    changed = capture_run(
+        "staging", config={**stack_config("staging"), "relay:authIssuer": "https://auth.example.org"}
+    )
+    checksums = [
+        plain(
+            single(run, DEPLOYMENT).inputs["spec"]["template"]["metadata"]["annotations"][
+                "relay/settings-checksum"
+            ]
+        )
+        for run in (base, changed)
+    ]
+    assert len(checksums[0]) == 64 and checksums[0] != checksums[1]

@@ -12,7 +12,7 @@ def test_redis_requires_tls_and_auth_and_encrypts_at_rest(stack_run):
     assert len(i["authToken"]) >= 32
     assert i["atRestEncryptionEnabled"] is True
     assert by_output(stack_run, "arn")[i["kmsKeyId"]].type == "aws:kms/key:Key"
-    assert group.protect
+    assert group.protect and i["finalSnapshotIdentifier"] == f"relay-{stack_run.stack}-final"
 
 
 def test_redis_runs_without_cluster_mode_for_the_socketio_manager(stack_run):

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
+from tests.infra.resources import by_output, by_urn, config, of_type, single
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
@@ -94,31 +94,6 @@ def test_cloudwatch_observability_addon_ships_container_logs(stack_run):
     assert app_logs.urn in addon.dependencies, "log groups exist (with retention) before the add-on writes"
 
 
-def test_load_balancer_controller_is_installed_by_helm_with_a_scoped_irsa_role(stack_run):
-    release = single(stack_run, "kubernetes:helm.sh/v3:Release")
-    i = plain(release.inputs)
-    assert i["chart"] == "aws-load-balancer-controller" and i["namespace"] == "kube-system"
-    assert i["version"] == config(stack_run, "lbControllerChartVersion")
-    assert i["repositoryOpts"]["repo"] == "https://aws.github.io/eks-charts"
-    role = by_output(stack_run, "arn")[
-        i["values"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
-    ]
-    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
-    assert (
-        "system:serviceaccount:kube-system:aws-load-balancer-controller"
-        in trust["Condition"]["StringEquals"].values()
-    )
-    policy = next(
-        p for p in of_type(stack_run, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
-    )
-    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    target_group = single(stack_run, "aws:lb/targetGroup:TargetGroup")
-    assert statements["BindPodsToRelayTargetGroup"]["Resource"] == target_group.outputs["arn"]
-    assert not any(
-        a.startswith("elasticloadbalancing:Create") for s in statements.values() for a in s["Action"]
-    )
-
-
 def test_kubernetes_provider_waits_for_admin_access_and_nodes(stack_run):
     provider = single(stack_run, "pulumi:providers:kubernetes")
     dependencies = {by_urn(stack_run)[d].type for d in provider.dependencies}
@@ -126,3 +101,13 @@ def test_kubernetes_provider_waits_for_admin_access_and_nodes(stack_run):
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
         "aws:eks/nodeGroup:NodeGroup",
     } <= dependencies
+
+
+def test_nodes_boot_with_encrypted_volumes_and_imdsv2_only(stack_run):
+    nodes = single(stack_run, "aws:eks/nodeGroup:NodeGroup").inputs
+    template = by_output(stack_run, "id")[nodes["launchTemplate"]["id"]]
+    assert nodes["launchTemplate"]["version"] == str(template.outputs["latestVersion"])
+    (volume,) = template.inputs["blockDeviceMappings"]
+    assert volume["ebs"]["encrypted"] == "true"
+    metadata = template.inputs["metadataOptions"]
+    assert metadata["httpTokens"] == "required" and metadata["httpPutResponseHopLimit"] <= 2

@@ -49,6 +49,8 @@ def test_a_missing_required_key_is_named_with_an_example_fix(key):
         ("backupRegion", "eu-west-1"),
         ("dbMaxAllocatedStorageGb", "100"),
         ("appDbPoolSize", "50"),
+        ("dbBackupRetentionDays", "3"),
+        ("cacheSnapshotRetentionDays", "1"),
     ],
 )
 def test_an_invalid_value_is_named_with_the_key_the_value_and_the_fix(key, bad):
@@ -65,7 +67,7 @@ def test_an_invalid_value_is_named_with_the_key_the_value_and_the_fix(key, bad):
     [
         ("dbMultiAz", "false"),
         ("natGatewayPerAz", "false"),
-        ("dbBackupRetentionDays", "7"),
+        ("dbBackupRetentionDays", "10"),
         ("cacheNodeCount", "1"),
         ("appMinReplicas", "1"),
         ("eksPublicAccessCidrs", ["0.0.0.0/0"]),

@@ -1,6 +1,7 @@
 """Firewall: managed rule groups, a per-IP rate limit and logging on both web ACLs."""
 
 from tests.infra.resources import by_output, config, of_type, region_of
+from tests.infra.stack_capture import capture_run, stack_config
 
 MANAGED = {
     "AWSManagedRulesCommonRuleSet",
@@ -57,3 +58,19 @@ def test_each_acl_logs_to_an_aws_waf_logs_group_in_its_region(stack_run):
         assert region_of(stack_run, group) == region_of(stack_run, acl) == region_of(stack_run, logging)
         redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]}
         assert redacted == {"authorization", "cookie"}
+
+
+def test_shield_advanced_is_off_unless_configured(stack_run):
+    assert of_type(stack_run, "aws:shield/subscription:Subscription") == []
+    assert of_type(stack_run, "aws:shield/protection:Protection") == []
+
+
+def test_shield_advanced_by_config_protects_the_alb_and_the_distribution():
+    run = capture_run("prod", config={**stack_config("prod"), "relay:shieldAdvanced": "true"})
+    assert run.error is None, run.error
+    assert len(of_type(run, "aws:shield/subscription:Subscription")) == 1
+    protected = {
+        by_output(run, "arn")[p.inputs["resourceArn"]].type
+        for p in of_type(run, "aws:shield/protection:Protection")
+    }
+    assert protected == {"aws:lb/loadBalancer:LoadBalancer", "aws:cloudfront/distribution:Distribution"}

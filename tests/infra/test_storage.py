@@ -125,6 +125,9 @@ def test_cloudfront_uses_modern_tls_a_us_east_1_certificate_waf_and_logging(stac
     assert (
         source.inputs["resourceArn"] == distribution.outputs["arn"] and source.inputs["region"] == "us-east-1"
     )
+    destination = single(stack_run, "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination").inputs
+    logs = single(stack_run, BUCKET, "-logs-bucket")
+    assert destination["deliveryDestinationConfiguration"]["destinationResourceArn"] == logs.outputs["arn"]
 
 
 def test_files_domain_points_at_the_distribution(stack_run):

@@ -8,6 +8,8 @@ directly.
 from . import (
     backup,
     cloudfront,
+    compute,
+    ecr,
     eks,
     elasticache,
     kubernetes,
@@ -29,6 +31,8 @@ POLICIES = [
     *load_balancer.POLICIES,
     *waf.POLICIES,
     *eks.POLICIES,
+    *compute.POLICIES,
+    *ecr.POLICIES,
     *network.POLICIES,
     *observability.POLICIES,
     *backup.POLICIES,

@@ -40,13 +40,14 @@ def selects(graph: StackGraph, selection: PolicyResource, instance: PolicyResour
 
 def check_rds(graph: StackGraph) -> Iterator[Finding]:
     for instance in graph.of_type(RDS_INSTANCE):
-        if (instance.props.get("backupRetentionPeriod") or 1) < 1:
+        retention = instance.props.get("backupRetentionPeriod")
+        if retention is not None and retention < 1:  # unset is AWS's default of 1 day
             yield (
                 instance.urn,
                 violation(
                     instance.urn,
                     "backupRetentionPeriod",
-                    "0",
+                    shown(retention),
                     "automated backups must stay on",
                     "set backup_retention_period >= 1",
                 ),

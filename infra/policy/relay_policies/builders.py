@@ -22,13 +22,22 @@ ResourceCheck = Callable[[ResourceValidationArgs], Iterable[str]]
 StackCheck = Callable[[StackValidationArgs], Iterable[tuple[str, str]]]
 
 
+class TypedResourcePolicy(ResourceValidationPolicy):
+    """A resource policy that records the resource types it governs, so a test can show that the
+    program declares at least one of them (a policy that never meets its type passes vacuously)."""
+
+    def __init__(self, *, resource_types: frozenset[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.resource_types = resource_types
+
+
 def resource_policy(
     name: str,
     description: str,
     types: Iterable[str],
     check: ResourceCheck,
     config_schema: PolicyConfigSchema | None = None,
-) -> ResourceValidationPolicy:
+) -> TypedResourcePolicy:
     governed = frozenset(types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -36,7 +45,8 @@ def resource_policy(
             for message in check(args):
                 report_violation(message, None)
 
-    return ResourceValidationPolicy(
+    return TypedResourcePolicy(
+        resource_types=governed,
         name=name,
         description=description,
         validate=validate,

@@ -65,6 +65,23 @@ def check_origin_access_control(args: ResourceValidationArgs) -> Iterator[str]:
             )
 
 
+def check_signed_urls(args: ResourceValidationArgs) -> Iterator[str]:
+    behaviors = [("defaultCacheBehavior", args.props.get("defaultCacheBehavior"))]
+    behaviors += [
+        (f"orderedCacheBehaviors[{i}]", b)
+        for i, b in enumerate(items(args.props.get("orderedCacheBehaviors")))
+    ]
+    for where, behavior in behaviors:
+        if not items(get(behavior, "trustedKeyGroups")):
+            yield violation(
+                args.urn,
+                f"{where}.trustedKeyGroups",
+                shown(get(behavior, "trustedKeyGroups")),
+                "uploaded files must only be served through short-lived signed URLs",
+                "set trusted_key_groups to the aws.cloudfront.KeyGroup holding the app's signing public key",
+            )
+
+
 def check_waf(args: ResourceValidationArgs) -> Iterator[str]:
     if not args.props.get("webAclId"):
         yield violation(
@@ -117,6 +134,12 @@ POLICIES = [
         "CloudFront.13: CloudFront distributions must use origin access control for S3 origins.",
         [DISTRIBUTION],
         check_origin_access_control,
+    ),
+    resource_policy(
+        "cloudfront-signed-urls",
+        "Relay (no FSBP control): every CloudFront cache behavior must require URLs signed by a key group.",
+        [DISTRIBUTION],
+        check_signed_urls,
     ),
     resource_policy(
         "cloudfront-waf",

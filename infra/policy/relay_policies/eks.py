@@ -21,7 +21,8 @@ def check_endpoint(args: ResourceValidationArgs) -> Iterator[str]:
     vpc = args.props.get("vpcConfig") or {}
     private = get(vpc, "endpointPrivateAccess", False)
     public = get(vpc, "endpointPublicAccess", True)
-    cidrs = [str(c) for c in items(get(vpc, "publicAccessCidrs"))] or ["0.0.0.0/0"]
+    listed = [str(c) for c in items(get(vpc, "publicAccessCidrs"))]
+    cidrs = listed or ["0.0.0.0/0"]  # AWS opens an unrestricted public endpoint to everyone
     if private is not True:
         yield violation(
             args.urn,
@@ -34,7 +35,7 @@ def check_endpoint(args: ResourceValidationArgs) -> Iterator[str]:
         yield violation(
             args.urn,
             "vpcConfig.publicAccessCidrs",
-            shown(cidrs),
+            shown(listed or None, cidrs),
             "the public API endpoint must be off or limited to listed CIDRs, never the whole internet",
             "set endpoint_public_access=False, or public_access_cidrs from relay:eksPublicAccessCidrs",
         )
@@ -48,7 +49,7 @@ def check_secrets_encryption(args: ResourceValidationArgs) -> Iterator[str]:
         yield violation(
             args.urn,
             "encryptionConfig",
-            shown(dict(config) if config else None),
+            shown(config or None),
             "Kubernetes secrets must be envelope-encrypted with the stack's KMS key",
             'set encryption_config={resources: ["secrets"], provider: {key_arn: <KMS key ARN>}}',
         )

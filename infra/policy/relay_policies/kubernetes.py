@@ -2,7 +2,8 @@
 
 Checklist: "Implement proper error recovery" (probes let Kubernetes restart and route around a
 stuck pod). DESIGN.md §5: probes use /healthz, non-root read-only pods. Images are pinned by
-digest in prod; staging may deploy tags (kubernetes-image-digest.required=false).
+digest in every stack: only reliability settings may be relaxed per stack, and staging must
+rehearse exactly what prod will run.
 """
 
 from collections.abc import Iterator, Mapping
@@ -12,7 +13,6 @@ from pulumi_policy import ResourceValidationArgs
 
 from .builders import resource_policy
 from .props import get, items, shown, violation
-from .thresholds import required_flag, required_flag_schema
 
 POD_SPEC_PATHS = {
     "kubernetes:core/v1:Pod": "spec",
@@ -90,7 +90,7 @@ def check_resources(args: ResourceValidationArgs) -> Iterator[str]:
             yield violation(
                 args.urn,
                 f"{where}.resources",
-                shown({"limits": dict(limits), "requests": dict(requests)}),
+                shown({"limits": limits, "requests": requests}),
                 "containers need a memory limit and a CPU request so one pod cannot starve a node",
                 'set resources={"requests": {"cpu": ..., "memory": ...}, "limits": {"memory": ...}}',
             )
@@ -112,8 +112,6 @@ def check_probes(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 def check_image_digest(args: ResourceValidationArgs) -> Iterator[str]:
-    if not required_flag("kubernetes-image-digest", args.get_config()):
-        return
     for where, container in containers(args):
         image = str(get(container, "image", ""))
         if "@sha256:" not in image:
@@ -121,13 +119,13 @@ def check_image_digest(args: ResourceValidationArgs) -> Iterator[str]:
                 args.urn,
                 f"{where}.image",
                 shown(image or None),
-                "production images must be pinned by digest so a re-tag cannot change what runs",
+                "images must be pinned by digest so a re-tag cannot change what runs",
                 "deploy <repository>@sha256:<digest> (relay:appImage)",
             )
 
 
-def governs(name: str, description: str, check, config_schema=None):
-    return resource_policy(name, description, POD_SPEC_PATHS, check, config_schema)
+def governs(name: str, description: str, check):
+    return resource_policy(name, description, POD_SPEC_PATHS, check)
 
 
 POLICIES = [
@@ -158,8 +156,7 @@ POLICIES = [
     ),
     governs(
         "kubernetes-image-digest",
-        "Relay (no FSBP control): images are pinned by digest (prod).",
+        "Relay (no FSBP control): container images are pinned by digest.",
         check_image_digest,
-        required_flag_schema("images pinned by digest"),
     ),
 ]

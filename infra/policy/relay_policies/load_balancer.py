@@ -7,14 +7,16 @@ stickiness on an `ip` target group bound to the pods).
 
 from collections.abc import Iterator
 
-from pulumi_policy import ResourceValidationArgs
+from pulumi_policy import ResourceValidationArgs, StackValidationArgs
 
-from .builders import resource_policy
+from .builders import resource_policy, stack_policy
+from .graph import StackGraph
 from .props import get, items, shown, violation
 from .thresholds import required_flag, required_flag_schema
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 # ELBSecurityPolicy-TLS13-1-2-2021-06 or stricter: TLS 1.2+ without CBC-era ciphers (ELB.17's list,
 # minus the "Ext" variants that re-admit older ciphers).
@@ -44,20 +46,41 @@ def check_tls_policy(args: ResourceValidationArgs) -> Iterator[str]:
         )
 
 
-def check_http_redirects(args: ResourceValidationArgs) -> Iterator[str]:
-    if (args.props.get("protocol") or "HTTP") != "HTTP":
-        return
-    actions = items(args.props.get("defaultActions"))
-    if not actions or any(
-        get(a, "type") != "redirect" or get(a, "redirect.protocol") != "HTTPS" for a in actions
-    ):
-        yield violation(
-            args.urn,
-            "defaultActions",
-            shown([get(a, "type") for a in actions] or None),
-            "a plain-HTTP listener may only redirect to HTTPS",
-            'use a single default action type="redirect" with protocol="HTTPS", status_code="HTTP_301"',
-        )
+def redirects_to_https(action) -> bool:
+    return get(action, "type") == "redirect" and get(action, "redirect.protocol") == "HTTPS"
+
+
+def check_http_redirects(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    """Plain-HTTP listeners redirect to HTTPS; their rules may only redirect or answer fixed text."""
+    graph = StackGraph(args.resources)
+    for listener in graph.of_type(*LISTENERS):
+        if (listener.props.get("protocol") or "HTTP") != "HTTP":
+            continue
+        actions = items(listener.props.get("defaultActions"))
+        if not actions or not all(redirects_to_https(a) for a in actions):
+            yield (
+                listener.urn,
+                violation(
+                    listener.urn,
+                    "defaultActions",
+                    shown([get(a, "type") for a in actions] or None),
+                    "a plain-HTTP listener may only redirect to HTTPS",
+                    'use one default action type="redirect" with protocol="HTTPS", status_code="HTTP_301"',
+                ),
+            )
+        for rule in graph.referrers(listener, "listenerArn", *LISTENER_RULES):
+            rule_actions = items(rule.props.get("actions"))
+            if not all(redirects_to_https(a) or get(a, "type") == "fixed-response" for a in rule_actions):
+                yield (
+                    rule.urn,
+                    violation(
+                        rule.urn,
+                        "actions",
+                        shown([get(a, "type") for a in rule_actions]),
+                        f"rules on the plain-HTTP listener {listener.name} must not serve traffic",
+                        "attach the rule to the HTTPS listener, or make it redirect to HTTPS",
+                    ),
+                )
 
 
 def check_drop_invalid_headers(args: ResourceValidationArgs) -> Iterator[str]:
@@ -112,7 +135,7 @@ def check_stickiness(args: ResourceValidationArgs) -> Iterator[str]:
         yield violation(
             args.urn,
             "stickiness",
-            shown(dict(stickiness) if stickiness else None, "disabled"),
+            shown(stickiness or None, "disabled"),
             "Socket.IO long-polling needs every request of a session on the same pod",
             'set stickiness={type: "lb_cookie", enabled: True, cookie_duration: 86400}',
         )
@@ -136,10 +159,9 @@ POLICIES = [
         LISTENERS,
         check_tls_policy,
     ),
-    resource_policy(
+    stack_policy(
         "alb-http-redirects-to-https",
-        "ELB.1: ALB HTTP listeners must redirect all requests to HTTPS.",
-        LISTENERS,
+        "ELB.1: ALB HTTP listeners (and their rules) must only redirect to HTTPS.",
         check_http_redirects,
     ),
     resource_policy(

@@ -126,7 +126,7 @@ def check_open_ingress(args: StackValidationArgs) -> Iterator[Finding]:
     for rule in graph.of_type(LEGACY_RULE):
         if rule.props.get("type") == "ingress":
             owners = graph.referenced(rule, "securityGroupId", SECURITY_GROUP)
-            yield from judge(owners[0] if owners else None, rule, "cidrBlocks", rule.props)
+            yield from judge(owners[0] if owners else None, rule, "cidrBlocks/ipv6CidrBlocks", rule.props)
 
 
 POLICIES = [

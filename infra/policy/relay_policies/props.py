@@ -45,11 +45,22 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(inner)
 
 
+def plain(value: Any) -> Any:
+    """The SDK's read-only proxies as plain dicts and lists, so messages print values, not proxies."""
+    if isinstance(value, Mapping):
+        return {key: plain(inner) for key, inner in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(inner) for inner in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # numbers arrive as floats on the wire; 3 days reads better than 3.0
+    return value
+
+
 def shown(value: Any, default: Any = UNSET) -> str:
     """How a value appears in a message: unset values say which default AWS applies."""
     if value is None:
         return "unset" if default is UNSET else f"unset (AWS default {default!r})"
-    return repr(value)
+    return repr(plain(value))
 
 
 def violation(urn: str, prop: str, actual: str, requirement: str, fix: str) -> str:

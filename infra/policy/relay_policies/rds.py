@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs
 
 from .builders import resource_policy
-from .props import get, items, shown, violation
+from .props import get, items, plain, shown, violation
 from .thresholds import minimum_days, minimum_days_schema, required_flag, required_flag_schema
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -92,7 +92,9 @@ def check_force_ssl(args: ResourceValidationArgs) -> Iterator[str]:
     major = int("".join(ch for ch in family.removeprefix("postgres") if ch.isdigit()) or 0)
     default = "1" if major >= FORCE_SSL_DEFAULT_FROM_MAJOR else "0"
     values = [
-        str(get(p, "value")) for p in items(args.props.get("parameters")) if get(p, "name") == "rds.force_ssl"
+        str(plain(get(p, "value")))
+        for p in items(args.props.get("parameters"))
+        if get(p, "name") == "rds.force_ssl"
     ]
     value = values[-1] if values else None
     if (value or default) != "1":

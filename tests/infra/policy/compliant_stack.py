@@ -210,8 +210,13 @@ def edge() -> list[Resource]:
             {
                 "enabled": True,
                 "webAclId": "arn:aws:wafv2:us-east-1:1:global/webacl/relay-cdn-waf",
-                "defaultCacheBehavior": {"viewerProtocolPolicy": "redirect-to-https"},
-                "orderedCacheBehaviors": [{"pathPattern": "/u/*", "viewerProtocolPolicy": "https-only"}],
+                "defaultCacheBehavior": {
+                    "viewerProtocolPolicy": "redirect-to-https",
+                    "trustedKeyGroups": ["kg"],
+                },
+                "orderedCacheBehaviors": [
+                    {"pathPattern": "/u/*", "viewerProtocolPolicy": "https-only", "trustedKeyGroups": ["kg"]}
+                ],
                 "viewerCertificate": {
                     "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x",
                     "sslSupportMethod": "sni-only",
@@ -263,6 +268,22 @@ def edge() -> list[Resource]:
                     }
                 ],
             },
+        ),
+        Resource(
+            "aws:lb/listenerRule:ListenerRule",
+            "relay-refuse-metrics",
+            {
+                "listenerArn": "arn:https",
+                "priority": 10,
+                "actions": [
+                    {
+                        "type": "fixed-response",
+                        "fixedResponse": {"statusCode": "404", "contentType": "text/plain"},
+                    }
+                ],
+                "conditions": [{"pathPattern": {"values": ["/metrics"]}}],
+            },
+            {"listenerArn": ["relay-https"]},
         ),
         Resource(
             "aws:lb/targetGroup:TargetGroup",
@@ -379,6 +400,19 @@ def network() -> list[Resource]:
             for port in (80, 443)
         ],
         Resource(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            "relay-node-template",
+            {
+                "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2},
+                "blockDeviceMappings": [
+                    {
+                        "deviceName": "/dev/xvda",
+                        "ebs": {"volumeType": "gp3", "volumeSize": 50, "encrypted": "true"},
+                    }
+                ],
+            },
+        ),
+        Resource(
             "aws:eks/cluster:Cluster",
             "relay-eks",
             {
@@ -430,5 +464,26 @@ def workloads() -> list[Resource]:
     ]
 
 
+def registry() -> list[Resource]:
+    return [
+        Resource(
+            "aws:ecr/repository:Repository",
+            "relay-registry",
+            {
+                "name": "relay",
+                "imageTagMutability": "IMMUTABLE",
+                "imageScanningConfiguration": {"scanOnPush": True},
+                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:key"}],
+            },
+        ),
+        Resource(
+            "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+            "relay-registry-lifecycle",
+            {"repository": "relay", "policy": '{"rules": []}'},
+            {"repository": ["relay-registry"]},
+        ),
+    ]
+
+
 def compliant_stack() -> list[Resource]:
-    return [*storage(), *database(), *edge(), *network(), *observability(), *workloads()]
+    return [*storage(), *database(), *edge(), *network(), *observability(), *workloads(), *registry()]

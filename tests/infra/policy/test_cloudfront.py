@@ -9,6 +9,20 @@ from .weakening import DELETE, Weakening, assert_fires_naming_resource_property_
 CDN = "relay-cdn"
 CASES = [
     Weakening(
+        "cloudfront-signed-urls",
+        CDN,
+        "defaultCacheBehavior.trustedKeyGroups",
+        DELETE,
+        "defaultCacheBehavior.trustedKeyGroups",
+    ),
+    Weakening(
+        "cloudfront-signed-urls",
+        CDN,
+        "orderedCacheBehaviors.0.trustedKeyGroups",
+        [],
+        "orderedCacheBehaviors[0].trustedKeyGroups",
+    ),
+    Weakening(
         "cloudfront-https-only",
         CDN,
         "defaultCacheBehavior.viewerProtocolPolicy",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .weakening import DELETE, Weakening, assert_fires_naming_resource_property_and_fix
+from .weakening import DELETE, Weakening, assert_fires_naming_resource_property_and_fix, violations_of
 
 EKS = "relay-eks"
 CASES = [
@@ -18,3 +18,9 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_weakened_cluster_setting_is_refused(case):
     assert_fires_naming_resource_property_and_fix(case)
+
+
+def test_messages_print_nested_values_not_proxies():
+    case = Weakening("eks-secrets-encryption", EKS, "encryptionConfig.resources", [], "encryptionConfig")
+    found, _ = violations_of(case)
+    assert "'provider': {'keyArn': 'arn:aws:kms:key'}" in found[0].message

@@ -2,10 +2,23 @@
 
 import pytest
 
+from .harness import Resource
 from .weakening import DELETE, Weakening, assert_fires_naming_resource_property_and_fix
 
 ALB = "relay-alb"
 CASES = [
+    Weakening(
+        "alb-http-redirects-to-https",
+        "relay-http-forward",
+        None,
+        Resource(
+            "aws:lb/listenerRule:ListenerRule",
+            "relay-http-forward",
+            {"listenerArn": "arn:http", "actions": [{"type": "forward", "targetGroupArn": "tg"}]},
+            {"listenerArn": ["relay-http"]},
+        ),
+        "actions",
+    ),
     Weakening("alb-tls-policy", "relay-https", "sslPolicy", "ELBSecurityPolicy-2016-08", "sslPolicy"),
     Weakening("alb-tls-policy", "relay-https", "sslPolicy", DELETE, "sslPolicy"),
     Weakening(

@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from relay_policies.thresholds import PolicyConfigError
 
 from . import (
     test_cloudfront,
+    test_compute,
+    test_ecr,
     test_eks,
     test_elasticache,
     test_kubernetes,
@@ -35,6 +38,8 @@ ALL_CASES = [
         test_elasticache,
         test_s3,
         test_cloudfront,
+        test_compute,
+        test_ecr,
         test_load_balancer,
         test_waf,
         test_eks,
@@ -59,7 +64,6 @@ RELAXABLE = {
     "alb-deletion-protection",
     "vpc-nat-gateway-per-az",
     "log-group-retention",
-    "kubernetes-image-digest",
 }
 
 
@@ -141,6 +145,8 @@ def test_unset_properties_count_as_their_aws_defaults():
 
 def test_policy_pack_yaml_declares_python_runtime_version_and_existing_virtualenv():
     project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    # The CLI's PolicyPackProject fields; a Python pack's name comes from PolicyPack(name=...).
+    assert set(project) <= {"runtime", "version", "main", "description", "author", "website", "license"}
     assert project["runtime"]["name"] == "python"
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
     assert (POLICY_DIR / project["runtime"]["options"]["virtualenv"]).resolve() == REPO / ".venv"
@@ -187,3 +193,34 @@ def test_make_preview_and_deploy_pass_the_pack_and_the_stack_config(target):
         ["make", "-n", target, "STACK=staging"], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert "--policy-pack infra/policy --policy-pack-config infra/policy/config/staging.json" in plan.stdout
+
+
+ENTRY_POINT = """
+import runpy, sys
+import pulumi_policy.policy as sdk
+
+class ServerWouldStart(Exception):
+    pass
+
+def refuse_to_serve(*args, **kwargs):  # PolicyPack validated the pack and is about to bind 0.0.0.0
+    raise ServerWouldStart
+
+sdk.grpc.server = refuse_to_serve
+try:
+    runpy.run_path(sys.argv[1], run_name="__main__")  # what `python -m pulumi.policy` does
+except ServerWouldStart:
+    print("pack accepted")
+"""
+
+
+def test_pack_directory_runs_as_the_cli_runs_it_up_to_serving():
+    """`pulumi-analyzer-policy-python` runs the directory with runpy; the SDK must accept the pack."""
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT, str(POLICY_DIR)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "pack accepted", done.stderr
