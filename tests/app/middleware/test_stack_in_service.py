@@ -4,6 +4,7 @@ ids, JSON access lines without secrets, /metrics, the per-user API limit, Socket
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,20 @@ def json_lines(log_file: Path) -> list[dict]:
     return parsed
 
 
+def access_lines_of(log_file: Path, request_id: str, timeout: float = 5) -> list[dict]:
+    """The access line is written just after the response is sent: wait for it, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            line
+            for line in json_lines(log_file)
+            if line.get("request_id") == request_id and line["logger"] == "relay.access"
+        ]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def test_socketio_path_matches_where_the_app_mounts_it() -> None:
     assert "/" + MOUNTED_SOCKETIO_PATH.strip("/") == SOCKETIO_PATH
 
@@ -60,11 +75,8 @@ def test_access_lines_name_user_and_route_and_hold_no_secret(
     )
     assert response.status_code == 200, response.text
     request_id = response.headers["x-request-id"]
-    lines = json_lines(logged_server.log_file)
-    access = [
-        line for line in lines if line.get("request_id") == request_id and line["logger"] == "relay.access"
-    ]
-    assert len(access) == 1
+    access = access_lines_of(logged_server.log_file, request_id)
+    assert len(access) == 1, (request_id, logged_server.log_file.read_text()[-600:])
     assert access[0]["user_id"] == user
     assert access[0]["route"] == "/api/me"
     assert access[0]["status"] == 200
