@@ -15,7 +15,7 @@ import pytest
 from relay.middleware import SOCKETIO_PATH
 from relay.realtime.server import SOCKETIO_PATH as MOUNTED_SOCKETIO_PATH
 from tests.utils.relay_process import RelayProcess
-from tests.utils.tokens import SigningKeys
+from tests.utils.tokens import ORIGIN, SigningKeys
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +114,23 @@ def test_socketio_polling_works_through_the_stack(logged_server: RelayProcess) -
     assert response.status_code == 200
     assert response.text.startswith("0")
     assert "x-request-id" in response.headers
+
+
+def test_oversize_body_gets_413_before_auth(logged_server: RelayProcess) -> None:
+    response = httpx.post(
+        f"{logged_server.url}/api/channels",
+        content=b'{"name": "' + b"x" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": {"code": "payload_too_large", "message": "request body exceeds the limit 65536 bytes"}
+    }
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_cors_allows_the_configured_origin_only(logged_server: RelayProcess) -> None:
+    allowed = httpx.get(logged_server.url + "/api/me", headers={"Origin": ORIGIN})
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    other = httpx.get(logged_server.url + "/api/me", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
