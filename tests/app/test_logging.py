@@ -117,3 +117,8 @@ async def test_sentry_reports_errors_without_credentials_or_bodies(settings: Set
     assert "deliberate failure for the 500 test" in sent, "the error should have been reported"
     for secret in (JWT, "query-secret", "cookie-secret"):
         assert secret not in sent
+
+
+def test_non_string_messages_are_redacted_too(settings: Settings) -> None:
+    line = emit(settings, {"authorization": f"Bearer {JWT}"})  # type: ignore[arg-type]
+    assert JWT not in json.dumps(line)
