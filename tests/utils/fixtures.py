@@ -5,6 +5,7 @@
 - `signing_keys`: RSA key pair files; `signing_keys.mint("alice")` makes a valid token.
 - `relay_env`: RELAY_* variables for local mode against the above; migrations already applied.
 - `relay_server`: one real `relay serve` process shared by the session (tests use unique users).
+- `relay_server_b`: a second replica on the same database and Redis (cross-replica tests).
 - `api`: `api("alice")` returns an httpx.Client for relay_server authenticated as that user.
 """
 
@@ -60,6 +61,14 @@ def relay_server(
     relay_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RelayProcess]:
     with RelayProcess.start(relay_env, tmp_path_factory.mktemp("logs")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def relay_server_b(
+    relay_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RelayProcess]:
+    with RelayProcess.start(relay_env, tmp_path_factory.mktemp("logs"), name="relay-b") as server:
         yield server
 
 

@@ -35,6 +35,8 @@ def relay_environment(
         "RELAY_ALLOWED_ORIGINS": ORIGIN,
         "RELAY_PUBLIC_URL": ORIGIN,
         "RELAY_DRAIN_SECONDS": "0",
+        # Short presence expiry so "a killed replica's users go offline" is observable in seconds.
+        "RELAY_PRESENCE_TTL_SECONDS": "4",
         "RELAY_LOG_LEVEL": "WARNING",
     }
 

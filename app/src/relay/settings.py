@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Seconds /healthz answers 503 "draining" after SIGTERM so load balancers stop routing first.
     drain_seconds: float = Field(default=5.0, ge=0, le=120)
+    # A killed replica's users turn offline within this many seconds (plus one sweep); < 60 s (issue 2).
+    presence_ttl_seconds: float = Field(default=45.0, ge=2, le=50)
 
     max_message_chars: int = Field(default=4000, ge=1)
     max_body_bytes: int = Field(default=65536, ge=1024)

@@ -1,9 +1,10 @@
 """Presence across replicas: a user is online while any replica holds a live socket of theirs.
 
 Redis keeps, per user, a sorted set `presence:<user>` of replica ids scored by an expiry time that
-the replica pushes forward every HEARTBEAT seconds. A killed replica stops refreshing, so its users
-drop to offline within TTL seconds (< 60 s): any replica's sweep then finds them in `presence:watch`
-and announces it. The sweep runs as one Lua script, so exactly one replica announces each change.
+the replica pushes forward every ttl/4 seconds. A killed replica stops refreshing, so its users drop
+to offline within ttl seconds (RELAY_PRESENCE_TTL_SECONDS, 45 by default): the next sweep of any
+replica (every ttl/4 s) finds them in `presence:watch` and announces it, well within 60 s. The
+sweep runs as one Lua script, so exactly one replica announces each change.
 """
 
 import asyncio
@@ -16,8 +17,6 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-TTL = 45.0
-HEARTBEAT = 10.0
 WATCH = "presence:watch"
 
 _SWEEP = """
@@ -43,13 +42,13 @@ def _key(user_id: str) -> str:
 
 
 class PresenceTracker:
-    def __init__(self, redis: Redis, replica_id: str) -> None:
-        self._redis, self._replica = redis, replica_id
+    def __init__(self, redis: Redis, replica_id: str, *, ttl: float) -> None:
+        self._redis, self._replica, self._ttl = redis, replica_id, ttl
         self._local: defaultdict[str, set[str]] = defaultdict(set)
         self._sweep = redis.register_script(_SWEEP)
 
     async def _mark(self, user_ids: list[str]) -> None:
-        expiry = time.time() + TTL
+        expiry = time.time() + self._ttl
         async with self._redis.pipeline(transaction=False) as pipe:
             for user_id in user_ids:
                 pipe.zadd(_key(user_id), {self._replica: expiry})
@@ -115,7 +114,7 @@ class PresenceTracker:
 
     async def run(self, on_offline) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT)
+            await asyncio.sleep(self._ttl / 4)
             try:
                 gone = await self.heartbeat()
             except (RedisError, OSError) as error:

@@ -27,7 +27,7 @@ def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
     hub = Hub(
         sio,
         RoomSync(sio, runtime.redis),
-        PresenceTracker(runtime.redis, settings.replica_id),
+        PresenceTracker(runtime.redis, settings.replica_id, ttl=settings.presence_ttl_seconds),
         runtime.sessions,
     )
     register_events(sio, runtime, hub)
