@@ -102,8 +102,8 @@ async def test_sentry_reports_errors_without_credentials_or_bodies(settings: Set
     with sentry_sink() as (dsn, envelopes):
         configured = settings.model_copy(update={"sentry_dsn": dsn})
         try:
-            assert init_sentry(configured) is True
-            async with asgi_client(build_edge_test_app(configured)) as client:
+            app = build_edge_test_app(configured)  # build_middleware_stack initialises Sentry
+            async with asgi_client(app) as client:
                 response = await client.get(
                     "/api/boom?token=query-secret",
                     headers={"Authorization": f"Bearer {JWT}", "Cookie": "__session=cookie-secret"},
