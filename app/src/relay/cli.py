@@ -43,6 +43,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
         server_header=False,
         log_level=settings.log_level.lower(),
+        log_config=None,  # JSON logs are configured by relay.logging; uvicorn's config would replace them
+        access_log=False,  # one access line per request comes from the edge middleware, query strings never
         timeout_graceful_shutdown=10,
     )
     DrainingServer(config, drain=drain, drain_seconds=settings.drain_seconds).run()

@@ -2,7 +2,7 @@
 
 Layering (STYLE.md §2.5): `socketio.ASGIApp` sends everything that is not /api/socketio to FastAPI, so
 anything that must see socket traffic too (request ids, access logs, security headers, body limits)
-wraps the OUTER app; that is the composition point `_with_edge` below.
+wraps the OUTER app: `build_middleware_stack` in create_app.
 """
 
 import asyncio
@@ -22,6 +22,8 @@ from relay.auth.keys import key_source
 from relay.auth.verifier import TokenVerifier
 from relay.db.engine import create_engine, create_session_factory
 from relay.lifecycle import Drain
+from relay.middleware import build_middleware_stack
+from relay.ratelimit import RateLimiter
 from relay.realtime.hub import Hub
 from relay.realtime.server import SOCKETIO_PATH, create_socket_server
 from relay.runtime import Runtime
@@ -84,6 +86,7 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     )
     api.state.runtime, api.state.hub, api.state.drain = runtime, hub, drain
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
+    api.state.rate_limiter = RateLimiter(runtime.redis, runtime.settings)  # per-user limit, api/deps.py
     install_error_handlers(api)
     api.include_router(health.router)
     for router in (me.router, users.router, channels.router, messages.router, dms.router):
@@ -91,14 +94,9 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     return api
 
 
-def _with_edge(app: ASGIApp, _settings: Settings, _redis: Redis) -> ASGIApp:
-    """Composition point for the edge branch's `build_middleware_stack(app, settings, redis)`."""
-    return app
-
-
 def create_app(settings: Settings, *, drain: Drain | None = None) -> ASGIApp:
     runtime = _build_runtime(settings)
     sio, hub = create_socket_server(runtime)
     api = create_api(runtime, hub, drain or Drain())
     inner = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
-    return _with_edge(inner, settings, runtime.redis)
+    return build_middleware_stack(inner, settings, runtime.redis)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.auth.verifier import AuthError, Identity
 from relay.errors import RelayError
+from relay.logging import bind_user_id
 from relay.realtime.hub import Hub
 from relay.runtime import Runtime
 from relay.services.users import ensure_user
@@ -56,8 +57,9 @@ async def current_user(request: Request, runtime: RuntimeDep, session: DbSession
         identity = await runtime.verifier.verify(bearer_token(request))
     except AuthError as error:
         raise RelayError("unauthorized", error.reason, 401, {"WWW-Authenticate": "Bearer"}) from None
+    bind_user_id(identity.user_id)  # every log line of this request names the user
+    await request.app.state.rate_limiter.enforce_user_api(identity.user_id)  # 429 past 50/s
     await ensure_user(session, identity, runtime.known_users)
-    request.state.user_id = identity.user_id  # for access logs (edge middleware reads it)
     return identity
 
 
