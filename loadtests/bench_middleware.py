@@ -143,6 +143,11 @@ async def run(redis_url: str, requests: int, log_sink: TextIO) -> None:
     settings = Settings(
         environment="prod",
         redis_url=redis_url,
+        # Required by Settings; the bench builds no database engine, S3 client or verifier.
+        database_url="postgresql+asyncpg://relay_app@127.0.0.1:5432/unused",
+        s3_bucket="unused",
+        auth_issuer="https://issuer.invalid",
+        auth_public_key="unused",
         allowed_origins="https://chat.example.com",
         public_url="https://chat.example.com",
         rate_ip_per_second=1e9,  # measure the check, never a refusal

@@ -5,7 +5,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from relay.bucket_store import BucketStore
+from relay.bucket_store import MAX_BATCH, BucketStore
 from tests.utils.redis_server import RedisServer
 
 
@@ -50,3 +50,14 @@ async def test_idle_buckets_expire(redis_server: RedisServer) -> None:
     await BucketStore(redis).take(key, 10, 20)
     ttl_ms = await redis.pttl(key)
     assert 0 < ttl_ms <= 3000  # full after 2 s at 10/s, plus a second of slack
+
+
+async def test_large_bursts_are_split_into_bounded_batches(redis_server: RedisServer) -> None:
+    redis = Redis.from_url(redis_server.url)
+    store = BucketStore(redis)
+    await store.take(f"warm:{uuid.uuid4().hex}", 1, 1)
+    before = await script_calls(redis)
+    takes = 2 * MAX_BATCH + 10
+    decisions = await asyncio.gather(*(store.take(f"test:{uuid.uuid4().hex}", 1, 1) for _ in range(takes)))
+    assert all(decision.allowed for decision in decisions)
+    assert await script_calls(redis) - before == 3

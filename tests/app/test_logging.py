@@ -105,15 +105,14 @@ def test_sentry_is_off_without_a_dsn(settings: Settings) -> None:
 SENTRY_CHILD = """
 import asyncio, os
 import sentry_sdk
-from relay.logging import init_sentry
 from tests.utils.asgi_client import asgi_client
 from tests.utils.edge_app import build_edge_test_app
 from tests.utils.settings import make_settings
 
 async def main(dsn, redis_url, jwt):
     settings = make_settings(redis_url, sentry_dsn=dsn)
-    assert init_sentry(settings) is True
-    async with asgi_client(build_edge_test_app(settings)) as client:
+    app = build_edge_test_app(settings)  # build_middleware_stack initialises Sentry
+    async with asgi_client(app) as client:
         response = await client.get(
             "/api/boom?token=query-secret",
             headers={"Authorization": "Bearer " + jwt, "Cookie": "__session=cookie-secret"},
@@ -138,3 +137,8 @@ def test_sentry_reports_errors_without_credentials_or_bodies(settings: Settings)
     assert "deliberate failure for the 500 test" in sent, "the error should have been reported"
     for secret in (JWT, "query-secret", "cookie-secret"):
         assert secret not in sent
+
+
+def test_non_string_messages_are_redacted_too(settings: Settings) -> None:
+    line = emit(settings, {"authorization": f"Bearer {JWT}"})  # type: ignore[arg-type]
+    assert JWT not in json.dumps(line)

@@ -84,21 +84,20 @@ class RedactionFilter(logging.Filter):
     """Rewrites the record in place: message, arguments and extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg)
+        record.msg = redact_text(record.getMessage())  # also covers non-str messages
+        record.args = None
         for key in list(record.__dict__):
             if key not in _STANDARD_ATTRIBUTES:
                 record.__dict__[key] = redact_value(key, record.__dict__[key])
         return True
 
 
+# Record attributes that are not extra fields; uvicorn's color_message repeats the message with ANSI codes.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 
 

@@ -4,6 +4,7 @@ ids, JSON access lines without secrets, /metrics, the per-user API limit, Socket
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from relay.middleware import SOCKETIO_PATH
 from relay.realtime.server import SOCKETIO_PATH as MOUNTED_SOCKETIO_PATH
 from tests.utils.relay_process import RelayProcess
-from tests.utils.tokens import SigningKeys
+from tests.utils.tokens import ORIGIN, SigningKeys
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,20 @@ def json_lines(log_file: Path) -> list[dict]:
     parsed = [json.loads(line) for line in lines if line.strip()]
     assert len(parsed) == len([line for line in lines if line.strip()]), "every log line must be JSON"
     return parsed
+
+
+def access_lines_of(log_file: Path, request_id: str, timeout: float = 5) -> list[dict]:
+    """The access line is written just after the response is sent: wait for it, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [
+            line
+            for line in json_lines(log_file)
+            if line.get("request_id") == request_id and line["logger"] == "relay.access"
+        ]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def test_socketio_path_matches_where_the_app_mounts_it() -> None:
@@ -60,11 +75,8 @@ def test_access_lines_name_user_and_route_and_hold_no_secret(
     )
     assert response.status_code == 200, response.text
     request_id = response.headers["x-request-id"]
-    lines = json_lines(logged_server.log_file)
-    access = [
-        line for line in lines if line.get("request_id") == request_id and line["logger"] == "relay.access"
-    ]
-    assert len(access) == 1
+    access = access_lines_of(logged_server.log_file, request_id)
+    assert len(access) == 1, (request_id, logged_server.log_file.read_text()[-600:])
     assert access[0]["user_id"] == user
     assert access[0]["route"] == "/api/me"
     assert access[0]["status"] == 200
@@ -102,3 +114,23 @@ def test_socketio_polling_works_through_the_stack(logged_server: RelayProcess) -
     assert response.status_code == 200
     assert response.text.startswith("0")
     assert "x-request-id" in response.headers
+
+
+def test_oversize_body_gets_413_before_auth(logged_server: RelayProcess) -> None:
+    response = httpx.post(
+        f"{logged_server.url}/api/channels",
+        content=b'{"name": "' + b"x" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": {"code": "payload_too_large", "message": "request body exceeds the limit 65536 bytes"}
+    }
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_cors_allows_the_configured_origin_only(logged_server: RelayProcess) -> None:
+    allowed = httpx.get(logged_server.url + "/api/me", headers={"Origin": ORIGIN})
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    other = httpx.get(logged_server.url + "/api/me", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
