@@ -1,15 +1,14 @@
 """Channels: create, list (with unread counts), browse public ones, join, leave, add members."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from relay.api.deps import CurrentUser, DbSession, HubDep
-from relay.api.schemas import ChannelIn, ChannelList, ChannelOut, MemberIn
+from relay.api.schemas import ChannelIdPath, ChannelIn, ChannelList, ChannelOut, MemberIn
 from relay.services import channels
 
 router = APIRouter(prefix="/channels", tags=["channels"])
-ChannelId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -34,7 +33,7 @@ async def list_channels(
 
 @router.post("/{channel_id}/join")
 async def join_channel(
-    channel_id: ChannelId, session: DbSession, user: CurrentUser, hub: HubDep
+    channel_id: ChannelIdPath, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> ChannelOut:
     """Join a public channel (idempotent)."""
     channel = await channels.join_channel(session, user.user_id, channel_id)
@@ -44,7 +43,7 @@ async def join_channel(
 
 @router.post("/{channel_id}/leave", status_code=status.HTTP_204_NO_CONTENT)
 async def leave_channel(
-    channel_id: ChannelId, session: DbSession, user: CurrentUser, hub: HubDep
+    channel_id: ChannelIdPath, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> Response:
     """Leave a channel; a DM's membership is fixed."""
     await channels.leave_channel(session, user.user_id, channel_id)
@@ -54,7 +53,7 @@ async def leave_channel(
 
 @router.post("/{channel_id}/members", status_code=status.HTTP_204_NO_CONTENT)
 async def add_member(
-    channel_id: ChannelId, body: MemberIn, session: DbSession, user: CurrentUser, hub: HubDep
+    channel_id: ChannelIdPath, body: MemberIn, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> Response:
     """Add a user to a channel the caller belongs to (any member may add to a private channel)."""
     await channels.add_member(session, user.user_id, channel_id, body.user_id)

@@ -2,21 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from relay.api.deps import CurrentUser, DbSession, HubDep, SettingsDep
-from relay.api.schemas import MessageEdit, MessageIn, MessageOut, MessagePage
+from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
 
 router = APIRouter(prefix="/channels/{channel_id}/messages", tags=["messages"])
-ChannelId = Annotated[str, Path(min_length=1, max_length=32)]
-MessageId = Annotated[str, Path(min_length=1, max_length=32)]
 Seq = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
 @router.get("")
 async def list_messages(
-    channel_id: ChannelId,
+    channel_id: ChannelIdPath,
     session: DbSession,
     user: CurrentUser,
     after: Seq = None,
@@ -36,7 +34,7 @@ async def list_messages(
     responses={200: {"model": MessageOut, "description": "retried client_msg_id: the original"}},
 )
 async def post_message(
-    channel_id: ChannelId,
+    channel_id: ChannelIdPath,
     body: MessageIn,
     response: Response,
     session: DbSession,
@@ -63,8 +61,8 @@ async def post_message(
 
 @router.patch("/{message_id}")
 async def edit_message(
-    channel_id: ChannelId,
-    message_id: MessageId,
+    channel_id: ChannelIdPath,
+    message_id: MessageIdPath,
     body: MessageEdit,
     session: DbSession,
     user: CurrentUser,
@@ -81,7 +79,7 @@ async def edit_message(
 
 @router.delete("/{message_id}")
 async def delete_message(
-    channel_id: ChannelId, message_id: MessageId, session: DbSession, user: CurrentUser, hub: HubDep
+    channel_id: ChannelIdPath, message_id: MessageIdPath, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> MessageOut:
     """Delete one's own message, leaving a tombstone so sequences have no holes."""
     message = await messages.delete_message(session, user.user_id, channel_id, message_id)

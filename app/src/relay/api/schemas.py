@@ -1,13 +1,25 @@
 """Request and response models: the JSON shapes of DESIGN §4a."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Postgres text cannot hold NUL: refusing it in the schema makes it a 422 (documented), not a 500.
+NO_NUL = r"^[^\x00]*$"
+
+
+def bounded_text(max_length: int, min_length: int = 0) -> type[str]:
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)]
+
 
 # Ids are server-generated hex strings or token subjects; bounding them keeps lookups cheap.
-Id = Field(min_length=1, max_length=255)
-ClientMsgId = Field(min_length=1, max_length=64)
+UserId = bounded_text(255, 1)
+ObjectId = bounded_text(32, 1)
+ClientMsgId = bounded_text(64, 1)
+ChannelIdPath = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
+MessageIdPath = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
 Status = Literal["online", "away", "dnd"]
 Presence = Literal["online", "away", "dnd", "offline"]
 
@@ -32,8 +44,8 @@ class MeOut(Model):
 
 class StatusIn(Model):
     status: Status
-    text: str | None = Field(default=None, max_length=255)
-    emoji: str | None = Field(default=None, max_length=64)
+    text: bounded_text(255) | None = None
+    emoji: bounded_text(64) | None = None
 
 
 class UserList(Model):
@@ -41,7 +53,7 @@ class UserList(Model):
 
 
 class ChannelIn(Model):
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")]
     private: bool = False
 
 
@@ -58,23 +70,23 @@ class ChannelList(Model):
 
 
 class MemberIn(Model):
-    user_id: str = Id
+    user_id: UserId
 
 
 class DmIn(Model):
-    user_ids: list[str] = Field(min_length=1, max_length=64)
+    user_ids: list[UserId] = Field(min_length=1, max_length=64)
 
 
 class MessageIn(Model):
     # The length limit is a setting (RELAY_MAX_MESSAGE_CHARS): services.messages checks it and says so.
-    body: str
-    client_msg_id: str = ClientMsgId
-    parent_id: str | None = Field(default=None, max_length=32)
-    attachment_ids: list[str] = Field(default_factory=list, max_length=10)
+    body: bounded_text(1_000_000)
+    client_msg_id: ClientMsgId
+    parent_id: ObjectId | None = None
+    attachment_ids: list[ObjectId] = Field(default_factory=list, max_length=10)
 
 
 class MessageEdit(Model):
-    body: str
+    body: bounded_text(1_000_000)
 
 
 class MessageOut(Model):

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from relay.api.deps import CurrentUser, DbSession, HubDep
-from relay.api.schemas import UserList, UserOut
+from relay.api.schemas import NO_NUL, UserList, UserOut
 from relay.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -13,7 +13,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("")
 async def search_users(
-    session: DbSession, _user: CurrentUser, hub: HubDep, q: Annotated[str, Query(max_length=100)] = ""
+    session: DbSession,
+    _user: CurrentUser,
+    hub: HubDep,
+    q: Annotated[str, Query(max_length=100, pattern=NO_NUL)] = "",
 ) -> UserList:
     """Users whose id or name contains `q`; status is `offline` unless they have a live socket."""
     found = await users.search_users(session, q)

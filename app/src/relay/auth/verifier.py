@@ -31,7 +31,8 @@ class Identity:
 
 def _display_name(claims: dict) -> str:
     full = " ".join(part for part in (claims.get("first_name"), claims.get("last_name")) if part)
-    return str(claims.get("name") or claims.get("username") or full or claims["sub"])[:255]
+    name = str(claims.get("name") or claims.get("username") or full or claims["sub"])
+    return name.replace("\x00", "")[:255]
 
 
 class TokenVerifier:
@@ -58,8 +59,9 @@ class TokenVerifier:
         claims = self._decode(token, key)
         if claims.get("azp") not in self._origins:
             raise AuthError("token azp is not an allowed origin")
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise AuthError("token sub is empty")
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not 0 < len(sub) <= 255 or "\x00" in sub:
+            raise AuthError("token sub is not a user id (1-255 characters, no NUL)")
         return Identity(user_id=claims["sub"], session_id=str(claims["sid"]), name=_display_name(claims))
 
     def _decode(self, token: str, key) -> dict:

@@ -5,10 +5,11 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from relay.api.schemas import ClientMsgId, ObjectId, bounded_text
 from relay.auth.verifier import AuthError
 from relay.db.models import Membership
 from relay.errors import RelayError
@@ -23,14 +24,14 @@ log = logging.getLogger(__name__)
 
 class SendIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    channel_id: str = Field(min_length=1, max_length=32)
-    body: str
-    client_msg_id: str = Field(min_length=1, max_length=64)
-    parent_id: str | None = Field(default=None, max_length=32)
+    channel_id: ObjectId
+    body: bounded_text(1_000_000)
+    client_msg_id: ClientMsgId
+    parent_id: ObjectId | None = None
 
 
 class TypingIn(BaseModel):
-    channel_id: str = Field(min_length=1, max_length=32)
+    channel_id: ObjectId
 
 
 def _handshake_token(environ: dict, auth: Any) -> str | None:
