@@ -49,6 +49,7 @@ def _build_runtime(settings: Settings) -> Runtime:
         sessions=create_session_factory(engine),
         redis=redis,
         verifier=verifier,
+        rate_limiter=RateLimiter(redis, settings),
     )
 
 
@@ -86,7 +87,6 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     )
     api.state.runtime, api.state.hub, api.state.drain = runtime, hub, drain
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
-    api.state.rate_limiter = RateLimiter(runtime.redis, runtime.settings)  # per-user limit, api/deps.py
     install_error_handlers(api)
     api.include_router(health.router)
     for router in (me.router, users.router, channels.router, messages.router, dms.router):

@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from relay.auth.verifier import TokenVerifier
+from relay.ratelimit import RateLimiter
 from relay.services.users import KnownUsers
 from relay.settings import Settings
 
@@ -17,5 +18,6 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     verifier: TokenVerifier
+    rate_limiter: RateLimiter
     known_users: KnownUsers = field(default_factory=KnownUsers)
     draining: bool = False

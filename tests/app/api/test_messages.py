@@ -145,3 +145,10 @@ def test_malformed_json_is_400_with_the_error_body(room) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
+
+
+def test_oversize_request_body_is_413_with_the_error_body(room) -> None:
+    alice, _bob, channel_id = room
+    response = _post(alice, channel_id, "x" * 70_000)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"

@@ -121,3 +121,37 @@ async def test_long_polling_transport_delivers(relay_server, relay_server_b, sig
         assert await dave.wait_for("message:new") == ack["message"]
     finally:
         await dave.close()
+
+
+async def test_message_send_is_rate_limited_per_user(pair) -> None:
+    alice, _bob, channel_id = pair
+    acks = [
+        await alice.call(
+            "message:send", {"channel_id": channel_id, "body": f"m{n}", "client_msg_id": f"rl{n}"}
+        )
+        for n in range(30)
+    ]
+    refused = [ack for ack in acks if not ack["ok"]]
+    assert 20 <= len(acks) - len(refused) < 30, "a burst of 20 passes, the rest is refused"
+    assert refused[0]["error"]["code"] == "rate_limited"
+    assert "retry after" in refused[0]["error"]["message"]
+
+
+def _metric(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+async def test_metrics_count_sockets_sent_and_delivered_messages(pair, relay_server_b) -> None:
+    alice, bob, channel_id = pair
+    async with httpx.AsyncClient() as http:
+        before = (await http.get(f"{relay_server_b.url}/metrics")).text
+        await alice.call(
+            "message:send", {"channel_id": channel_id, "body": "count me", "client_msg_id": "cm"}
+        )
+        await bob.wait_for("message:new")
+        after = (await http.get(f"{relay_server_b.url}/metrics")).text
+    assert _metric(after, "relay_socket_connections") >= 1
+    delivered = _metric(after, "relay_messages_delivered_total") - _metric(
+        before, "relay_messages_delivered_total"
+    )
+    assert delivered >= 1  # bob's socket on replica B received the broadcast from replica A

@@ -58,7 +58,7 @@ async def current_user(request: Request, runtime: RuntimeDep, session: DbSession
     except AuthError as error:
         raise RelayError("unauthorized", error.reason, 401, {"WWW-Authenticate": "Bearer"}) from None
     bind_user_id(identity.user_id)  # every log line of this request names the user
-    await request.app.state.rate_limiter.enforce_user_api(identity.user_id)  # 429 past 50/s
+    await runtime.rate_limiter.enforce_user_api(identity.user_id)  # 429 past 50/s
     await ensure_user(session, identity, runtime.known_users)
     return identity
 

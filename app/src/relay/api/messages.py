@@ -53,7 +53,7 @@ async def post_message(
         max_chars=settings.max_message_chars,
     )
     if created:
-        await hub.message_event("message:new", message)
+        await hub.message_created(message)
     else:
         response.status_code = status.HTTP_200_OK
     return MessageOut.model_validate(message)

@@ -13,6 +13,8 @@ from relay.api.schemas import ClientMsgId, ObjectId, bounded_text
 from relay.auth.verifier import AuthError
 from relay.db.models import Membership
 from relay.errors import RelayError
+from relay.metrics import record_socket_connected, record_socket_disconnected
+from relay.ratelimit import rate_limited_message
 from relay.realtime.hub import Hub
 from relay.realtime.rooms import channel_room, user_room
 from relay.runtime import Runtime
@@ -66,6 +68,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
                 )
             )
         users[sid] = identity.user_id
+        record_socket_connected()
         await sio.enter_room(sid, user_room(identity.user_id))
         for channel_id in channel_ids:
             await sio.enter_room(sid, channel_room(channel_id))
@@ -82,6 +85,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         user_id = users.pop(sid, None)
         if user_id is None:
             return
+        record_socket_disconnected()
         try:
             went_offline = await hub.presence.disconnected(user_id, sid)
         except (RedisError, OSError) as error:
@@ -99,6 +103,9 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             request = SendIn.model_validate(data)
         except ValidationError as error:
             return _failure(RelayError("invalid_request", str(error.errors()[0].get("msg")), 422))
+        decision = await runtime.rate_limiter.hit_message(user_id)  # 10/s, bursts of 20 (DESIGN §4)
+        if not decision.allowed:
+            return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
         try:
             async with runtime.sessions() as session:
                 message, created = await messages.post_message(
@@ -113,7 +120,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         except RelayError as error:
             return _failure(error)
         if created:
-            await hub.message_event("message:new", message)
+            await hub.message_created(message)
         return {"ok": True, "message": message}
 
     @sio.on("typing")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from relay.db.models import Membership, User
+from relay.metrics import record_message_sent
 from relay.realtime.presence import PresenceTracker
 from relay.realtime.rooms import RoomSync, channel_room, user_room
 
@@ -36,6 +37,10 @@ class Hub:
         except (RedisError, OSError) as error:
             # The message is committed; clients catch up with ?after=N (DESIGN §4 delivery).
             log.warning("broadcast of %s not published: %s", event, error)
+
+    async def message_created(self, message: dict[str, Any]) -> None:
+        record_message_sent()
+        await self.message_event("message:new", message)
 
     async def message_event(self, event: str, message: dict[str, Any]) -> None:
         await self._emit(event, message, channel_room(message["channel_id"]))
