@@ -4,6 +4,7 @@ can put two users on DIFFERENT replicas on purpose instead of hoping round-robin
 """
 
 import asyncio
+import contextlib
 import ssl
 import uuid
 from dataclasses import dataclass, field
@@ -81,9 +82,17 @@ class ChatUser:
 
     async def close(self) -> None:
         if self.sio is not None:
-            await self.sio.disconnect()
+            await disconnect(self.sio)
             if self.sio.eio.http is not None:
                 await self.sio.eio.http.close()
+
+
+async def disconnect(sio: socketio.AsyncClient, wait_seconds: float = 5) -> None:
+    """Disconnect without waiting out a parked long-poll. python-engineio's server answers a
+    client's CLOSE without waking the pending GET, so the client's disconnect() waits for that GET
+    to time out (about 65 s) over the polling transport; the session is already closed by then."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(sio.disconnect(), wait_seconds)
 
 
 async def create_shared_channel(owner: ChatUser, *others: ChatUser, name: str) -> str:

@@ -13,7 +13,7 @@ import aiohttp
 import httpx
 import socketio
 
-from topology.chat import SOCKETIO_PATH
+from topology.chat import SOCKETIO_PATH, disconnect
 
 
 @dataclass
@@ -129,5 +129,5 @@ class ResilientMember:
     async def close(self) -> None:
         if self._catching_up is not None:
             await self._catching_up
-        await self.sio.disconnect()
+        await disconnect(self.sio)
         await self.http.close()
