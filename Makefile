@@ -28,7 +28,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check app/src tests
+	$(BIN)/ruff check app/src app/migrations tests
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
 test: venv system-deps lint
