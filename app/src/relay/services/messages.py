@@ -8,25 +8,17 @@ per-channel sequence without holes, so a client that keeps the last seq it saw c
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.db.models import Membership, Message
 from relay.errors import RelayError, not_found
 from relay.services.channels import member_channel
 from relay.services.ids import new_id
+from relay.services.message_writer import MessageWriter
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
-
-# One round trip on the hot path, in autocommit: relay_post_message (migration 0002) returns the stored
-# message (created=true), the original of a retried client_msg_id (created=false), or no row when the
-# author is not a member; SQLSTATE RL404 when the parent is not a message of the channel.
-_POST = text(
-    "SELECT * FROM relay_post_message(:id, :channel_id, :author_id, :body, :client_msg_id, :parent_id)"
-)
-PARENT_NOT_FOUND = "RL404"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -74,6 +66,7 @@ def _retried_original(row: Row, client_msg_id: str, channel_id: str) -> dict[str
 
 async def post_message(
     session: AsyncSession,
+    writer: MessageWriter,
     author_id: str,
     channel_id: str,
     *,
@@ -84,25 +77,19 @@ async def post_message(
 ) -> tuple[dict[str, Any], bool]:
     """Store a message; returns (message, created). A retried client_msg_id returns the original."""
     check_body(body, max_chars)
-    params = {
-        "id": new_id(),
-        "channel_id": channel_id,
-        "author_id": author_id,
-        "body": body,
-        "client_msg_id": client_msg_id,
-        "parent_id": parent_id,
-    }
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        row = (await connection.execute(_POST, params)).first()
-    except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) != PARENT_NOT_FOUND:
-            raise
-        await session.rollback()
+    row = await writer.write(
+        channel_id,
+        {
+            "id": new_id(),
+            "author_id": author_id,
+            "body": body,
+            "client_msg_id": client_msg_id,
+            "parent_id": parent_id,
+        },
+    )
+    if row is None:  # refused: say why, without telling a non-member anything
         await member_channel(session, channel_id, author_id)
-        raise not_found(f"parent message {parent_id}") from None
-    if row is None:
-        raise not_found(f"channel {channel_id}")
+        raise not_found(f"parent message {parent_id}" if parent_id else f"channel {channel_id}")
     if not row.created:
         return _retried_original(row, client_msg_id, channel_id), False
     return payload(row), True
