@@ -59,6 +59,15 @@ def build_edge_test_app(settings: Settings) -> ASGIApp:
     async def echo(request: Request) -> dict[str, int]:
         return {"received": len(await request.body())}
 
+    @api.post("/api/echo-rewrapped")
+    async def echo_rewrapped(request: Request) -> dict[str, int]:
+        """Turns any failure to read the body into its own error, as careless app code might."""
+        try:
+            body = await request.body()
+        except Exception as error:  # the careless pattern under test
+            raise RuntimeError("could not read the request body") from error
+        return {"received": len(body)}
+
     @api.get("/api/users/{user_id}/limited")
     async def limited(user_id: str) -> dict[str, str]:
         bind_user_id(user_id)
