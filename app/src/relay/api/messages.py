@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from relay.api.deps import CurrentUser, DbSession, HubDep, SettingsDep
+from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep
+from relay.api.errors import responses
 from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
 
@@ -41,10 +42,12 @@ async def post_message(
     user: CurrentUser,
     hub: HubDep,
     settings: SettingsDep,
+    writer: MessageWriterDep,
 ) -> MessageOut:
     """Post a message (201); a retried `client_msg_id` returns the original (200), never a duplicate."""
     message, created = await messages.post_message(
         session,
+        writer,
         user.user_id,
         channel_id,
         body=body.body,
@@ -59,7 +62,7 @@ async def post_message(
     return MessageOut.model_validate(message)
 
 
-@router.patch("/{message_id}")
+@router.patch("/{message_id}", responses=responses(403))
 async def edit_message(
     channel_id: ChannelIdPath,
     message_id: MessageIdPath,
@@ -77,7 +80,7 @@ async def edit_message(
     return MessageOut.model_validate(message)
 
 
-@router.delete("/{message_id}")
+@router.delete("/{message_id}", responses=responses(403))
 async def delete_message(
     channel_id: ChannelIdPath, message_id: MessageIdPath, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> MessageOut:
