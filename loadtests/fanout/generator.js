@@ -6,6 +6,7 @@
 "use strict";
 
 const fs = require("node:fs");
+const { randomUUID } = require("node:crypto");
 const { performance } = require("node:perf_hooks");
 const { io } = require("socket.io-client");
 
@@ -86,6 +87,9 @@ async function main() {
   });
   const senders = await connectAll(cfg, cfg.senderTokens, 10);
 
+  // client_msg_id is the idempotency key: a reused one is answered with the stored original and
+  // not broadcast again, so every run (and every step of a --find-max run) needs its own.
+  const run = randomUUID();
   const cpuBefore = process.cpuUsage();
   startedAt = now();
   process.stdout.write(JSON.stringify({ event: "sending" }) + "\n");
@@ -104,7 +108,7 @@ async function main() {
             if (t >= endAt) return resolve();
             while (next <= t && next < endAt) {
               const sentAt = now();
-              const clientMsgId = `bench-${index}-${n++}`;
+              const clientMsgId = `${run}-${index}-${n++}`;
               sent += 1;
               socket
                 .timeout(10000)
