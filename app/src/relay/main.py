@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import socketio
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
@@ -38,9 +38,17 @@ COMMON_ERRORS = responses(400, 401, 404, 409, 413, 422, 429)
 
 def _build_runtime(settings: Settings) -> Runtime:
     engine = create_engine(settings)
-    redis = Redis.from_url(
-        settings.redis_url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=15
+    # A blocking pool: a burst (hundreds of sockets closing at once) waits briefly for a connection
+    # instead of failing with "Too many connections" and leaving presence stale until it expires.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_pool_size,
+        timeout=2,
+        socket_connect_timeout=1,
+        socket_timeout=2,
+        health_check_interval=15,
     )
+    redis = Redis.from_pool(pool)  # owns the pool: closing the client closes it
     verifier = TokenVerifier(
         key_source(settings), issuer=settings.auth_issuer, allowed_origins=settings.allowed_origins
     )

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     migrations_dir: Path = _SOURCE_MIGRATIONS
     redis_url: str
+    # Per process; callers wait (2 s at most) for a free connection rather than fail.
+    redis_pool_size: int = Field(default=50, ge=4, le=1000)
     s3_bucket: str
     s3_region: str = "us-east-1"
     s3_endpoint_url: AnyHttpUrl | None = None
