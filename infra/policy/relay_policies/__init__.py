@@ -17,6 +17,7 @@ from . import (
     network,
     observability,
     rds,
+    recovery,
     s3,
     waf,
 )
@@ -25,6 +26,7 @@ PACK_NAME = "relay"
 
 POLICIES = [
     *rds.POLICIES,
+    *recovery.POLICIES,
     *elasticache.POLICIES,
     *s3.POLICIES,
     *cloudfront.POLICIES,

@@ -23,6 +23,7 @@ from . import (
     test_network,
     test_observability,
     test_rds,
+    test_recovery,
     test_s3,
     test_waf,
 )
@@ -35,6 +36,7 @@ ALL_CASES = [
     case
     for module in (
         test_rds,
+        test_recovery,
         test_elasticache,
         test_s3,
         test_cloudfront,
