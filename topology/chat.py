@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import httpx
 import socketio
+import yarl
 
 from topology.layout import STICKY_COOKIE
 
@@ -45,13 +46,14 @@ class ChatUser:
     async def connect(self) -> None:
         """Socket.IO handshake through haproxy with `auth: {token}`, pinned to `replica` when set."""
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context))
+        # In the cookie jar, not a header: python-engineio sends custom headers with the handshake
+        # only, while every long-polling request must carry the cookie (as a browser's would).
+        session.cookie_jar.update_cookies(self._cookies(), response_url=yarl.URL(self.base_url))
         self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
         self.sio.on("message:new", self.received.put)
-        headers = {"Cookie": f"{STICKY_COOKIE}={self.replica}"} if self.replica else {}
         await self.sio.connect(
             self.base_url,
             auth={"token": self.token},
-            headers=headers,
             transports=list(self.transports),
             socketio_path=SOCKETIO_PATH,
             wait_timeout=10,
@@ -78,11 +80,16 @@ class ChatUser:
         return await asyncio.wait_for(self.received.get(), wait_seconds)
 
     async def close(self) -> None:
-        if self.sio is not None:
-            await self.sio.disconnect()
-            if self.sio.eio.http is not None:
-                await self.sio.eio.http.close()
-
+        if self.sio is None:
+            return
+        disconnecting = asyncio.create_task(self.sio.disconnect())
+        # On long-polling, python-engineio's graceful disconnect sends CLOSE and then waits for the
+        # pending GET, which the server only ends at its ping timeout (85 s): a second is plenty for
+        # CLOSE to go out, then closing the HTTP session ends that GET.
+        await asyncio.wait({disconnecting}, timeout=1)
+        if self.sio.eio.http is not None:
+            await self.sio.eio.http.close()
+        await disconnecting
 
 async def create_shared_channel(owner: ChatUser, *others: ChatUser, name: str) -> str:
     """A public channel created by `owner` and joined by `others` (before they connect: rooms are
