@@ -1,4 +1,5 @@
-"""Fixtures for service tests: a private Redis, settings pointing at it, the real app."""
+"""Fixtures for the edge tests: settings on the session's private Redis (tests/utils/fixtures.py),
+the edge test app and captured JSON logs."""
 
 import io
 import logging
@@ -9,7 +10,6 @@ import pytest
 from starlette.types import ASGIApp
 
 from relay.logging import json_handler
-from relay.main import create_app
 from relay.settings import Settings
 from tests.utils.asgi_client import asgi_client
 from tests.utils.edge_app import build_edge_test_app
@@ -17,28 +17,9 @@ from tests.utils.redis_server import RedisServer
 from tests.utils.settings import make_settings
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def settings(redis_server: RedisServer) -> Settings:
     return make_settings(redis_server.url)
-
-
-@pytest.fixture
-def app(settings: Settings) -> ASGIApp:
-    return create_app(settings)
-
-
-@pytest.fixture
-async def client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(app) as client:
-        yield client
 
 
 @pytest.fixture

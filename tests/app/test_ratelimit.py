@@ -3,7 +3,6 @@ fail-open (logged once, counted) while Redis is down, and back in force when it 
 
 import asyncio
 import io
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -12,10 +11,11 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from relay.ratelimit import FAIL_OPEN_BACKOFF, RateLimiter
+from relay.ratelimit import FAIL_OPEN_BACKOFF, KEY_PREFIX, RateLimiter
 from relay.settings import Settings
 from tests.utils.asgi_client import asgi_client
 from tests.utils.edge_app import build_edge_test_app
+from tests.utils.logs import log_lines
 from tests.utils.redis_server import RedisServer
 from tests.utils.settings import make_settings
 
@@ -41,8 +41,7 @@ def assert_rate_limited(response: httpx.Response) -> int:
 @pytest.fixture
 def outage_redis() -> Iterator[RedisServer]:
     """A Redis of this test's own, which the test may stop and start."""
-    server = RedisServer()
-    server.start()
+    server = RedisServer.start()
     yield server
     server.close()
 
@@ -133,24 +132,57 @@ async def test_redis_outage_fails_open_logged_once_and_counted_then_recovers(
     outage_redis: RedisServer, log_output: io.StringIO
 ) -> None:
     settings = make_settings(outage_redis.url, rate_ip_per_second=1)
-    headers = {"X-Forwarded-For": unique_ip()}
+    # A fresh client for each phase: a refusal Redis already gave is remembered for its Retry-After.
+    before, during, after = ({"X-Forwarded-For": f"192.0.2.{n}"} for n in (21, 22, 23))
     async with asgi_client(build_edge_test_app(settings)) as client:
-        assert (await client.get("/api/small", headers=headers)).status_code == 200
-        assert_rate_limited(await client.get("/api/small", headers=headers))
+        assert (await client.get("/api/small", headers=before)).status_code == 200
+        assert_rate_limited(await client.get("/api/small", headers=before))
 
         outage_redis.stop()
         fail_open_before = counter("relay_rate_limit_fail_open_total")
-        during_outage = [(await client.get("/api/small", headers=headers)).status_code for _ in range(30)]
+        during_outage = [(await client.get("/api/small", headers=during)).status_code for _ in range(30)]
         assert during_outage == [200] * 30
         assert counter("relay_rate_limit_fail_open_total") - fail_open_before == 30
-        warnings = [
-            line for line in map(json.loads, log_output.getvalue().splitlines()) if line["level"] == "WARNING"
-        ]
+        warnings = [line for line in log_lines(log_output) if line["level"] == "WARNING"]
         assert len(warnings) == 1
         assert "rate limits failing open" in warnings[0]["message"]
 
-        outage_redis.start()
+        outage_redis.resume()
         await asyncio.sleep(FAIL_OPEN_BACKOFF + 0.1)
-        statuses = [(await client.get("/api/small", headers=headers)).status_code for _ in range(3)]
+        statuses = [(await client.get("/api/small", headers=after)).status_code for _ in range(3)]
     assert statuses[0] == 200
     assert 429 in statuses[1:]
+
+
+async def test_known_refusal_is_answered_without_asking_redis(settings: Settings) -> None:
+    redis = Redis.from_url(str(settings.redis_url))
+    limiter = RateLimiter(redis, settings)
+    key = f"test:{uuid.uuid4().hex}"
+    assert (await limiter.hit(key, rate=1, burst=1)).allowed
+    first_refusal = await limiter.hit(key, rate=1, burst=1)
+    assert not first_refusal.allowed
+    await redis.delete(KEY_PREFIX + key)  # Redis would now allow: only the remembered refusal answers
+    again = await limiter.hit(key, rate=1, burst=1)
+    assert not again.allowed
+    assert again.retry_after <= first_refusal.retry_after
+    await asyncio.sleep(again.retry_after + 0.01)
+    assert (await limiter.hit(key, rate=1, burst=1)).allowed
+
+
+async def test_hung_redis_fails_open_within_the_timeout(settings: Settings) -> None:
+    """A Redis that accepts connections but never answers must cost a request at most the timeout."""
+    held: list[asyncio.StreamWriter] = []  # keep connections open and unanswered
+    silent = await asyncio.start_server(lambda _reader, writer: held.append(writer), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    limiter = RateLimiter(Redis.from_url(f"redis://127.0.0.1:{port}/0"), settings, timeout=0.2)
+    fail_open_before = counter("relay_rate_limit_fail_open_total")
+    try:
+        started = asyncio.get_running_loop().time()
+        decision = await limiter.hit_ip("192.0.2.99")
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        silent.close()
+    assert held, "the limiter should have connected to the silent server"
+    assert decision.allowed
+    assert 0.2 <= elapsed < 0.5
+    assert counter("relay_rate_limit_fail_open_total") == fail_open_before + 1

@@ -10,9 +10,10 @@ from fastapi.responses import Response, StreamingResponse
 from redis.asyncio import Redis
 from starlette.types import ASGIApp
 
+from relay.api.errors import install_error_handlers
 from relay.logging import bind_user_id
 from relay.middleware import build_middleware_stack
-from relay.ratelimit import RateLimited, RateLimiter, rate_limited_handler
+from relay.ratelimit import RateLimiter
 from relay.settings import Settings
 
 LARGE_ITEMS = [{"id": str(i), "body": f"message number {i} in the channel"} for i in range(200)]
@@ -23,7 +24,7 @@ def build_edge_test_app(settings: Settings) -> ASGIApp:
     api = FastAPI(openapi_url="/api/openapi.json")
     redis = Redis.from_url(str(settings.redis_url))
     limiter = RateLimiter(redis, settings)
-    api.add_exception_handler(RateLimited, rate_limited_handler)
+    install_error_handlers(api)
 
     @api.get("/api/small")
     async def small() -> dict[str, str]:
@@ -57,6 +58,15 @@ def build_edge_test_app(settings: Settings) -> ASGIApp:
     @api.post("/api/echo")
     async def echo(request: Request) -> dict[str, int]:
         return {"received": len(await request.body())}
+
+    @api.post("/api/echo-rewrapped")
+    async def echo_rewrapped(request: Request) -> dict[str, int]:
+        """Turns any failure to read the body into its own error, as careless app code might."""
+        try:
+            body = await request.body()
+        except Exception as error:  # the careless pattern under test
+            raise RuntimeError("could not read the request body") from error
+        return {"received": len(body)}
 
     @api.get("/api/users/{user_id}/limited")
     async def limited(user_id: str) -> dict[str, str]:

@@ -1,11 +1,17 @@
-"""`relay` command line: serve the API (one uvicorn worker per process)."""
+"""`relay` command line: serve (one uvicorn worker per process), migrate, token, keygen."""
 
 import argparse
+import sys
+from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
 
+from relay.auth.minter import MinterDisabledError, generate_key_pair, mint_token
+from relay.db.migrate import run_migrations
+from relay.lifecycle import Drain, DrainingServer
 from relay.main import create_app
-from relay.settings import load_settings
+from relay.settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,17 +20,69 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service (one worker; scale with replicas)")
     serve.add_argument("--host", help="bind address (default: RELAY_HOST)")
     serve.add_argument("--port", type=int, help="bind port (default: RELAY_PORT)")
+    commands.add_parser("migrate", help="upgrade the database to this release's schema")
+    token = commands.add_parser("token", help="print a signed session token (local mode only)")
+    token.add_argument("--user", required=True, help="the token's sub (user id)")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    keygen = commands.add_parser("keygen", help="write a local RSA key pair for the token minter")
+    keygen.add_argument("--private", type=Path, required=True, help="private key PEM to write (mode 0600)")
+    keygen.add_argument("--public", type=Path, required=True, help="public key PEM to write")
     return parser
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> int:
+    drain = Drain()
+    config = uvicorn.Config(
+        create_app(settings, drain=drain),
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=1,  # long-polling needs every request of a session in one process (STYLE.md §2.6)
+        loop="uvloop",
+        http="httptools",
+        ws_per_message_deflate=False,  # halves throughput when on (DESIGN §4 performance notes)
+        proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
+        server_header=False,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # JSON logs are configured by relay.logging; uvicorn's config would replace them
+        access_log=False,  # one access line per request comes from the edge middleware, query strings never
+        timeout_graceful_shutdown=10,
+    )
+    DrainingServer(config, drain=drain, drain_seconds=settings.drain_seconds).run()
+    return 0
+
+
+def token(settings: Settings, user: str, ttl: int) -> int:
+    try:
+        print(mint_token(settings, user, ttl=ttl))
+    except MinterDisabledError as error:
+        print(f"relay token: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def keygen(private: Path, public: Path) -> int:
+    private_pem, public_pem = generate_key_pair()
+    private.parent.mkdir(parents=True, exist_ok=True)
+    private.touch(mode=0o600)
+    private.write_bytes(private_pem)
+    public.write_bytes(public_pem)
+    print(f"wrote {private} and {public}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    if args.command == "keygen":
+        return keygen(args.private, args.public)
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        print(f"relay: invalid settings:\n{error}", file=sys.stderr)
+        return 2
     if args.command == "serve":
-        uvicorn.run(
-            create_app(settings),
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            workers=1,
-        )
-    return 0
+        return serve(settings, args.host, args.port)
+    if args.command == "migrate":
+        outcome = run_migrations(settings)
+        print(f"relay migrate: {outcome.message}")
+        return 0
+    return token(settings, args.user, args.ttl)

@@ -19,6 +19,7 @@ from relay.settings import Settings
 
 REDACTED = "[redacted]"
 _HANDLER_NAME = "relay-json"
+SENTRY_REQUEST_HEADERS = ("user-agent", "content-type", "content-length", "x-request-id")
 
 
 @dataclass(slots=True)
@@ -55,7 +56,13 @@ _SECRET_FIELDS = frozenset(
 )
 
 
+# One cheap search decides whether the substitutions above need to run at all (most text: no).
+_MIGHT_HOLD_SECRET = re.compile(r"(?i)bearer|eyJ|token|__session")
+
+
 def redact_text(text: str) -> str:
+    if _MIGHT_HOLD_SECRET.search(text) is None:
+        return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -77,21 +84,20 @@ class RedactionFilter(logging.Filter):
     """Rewrites the record in place: message, arguments and extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        if isinstance(record.msg, str):
-            record.msg = redact_text(record.msg)
+        record.msg = redact_text(record.getMessage())  # also covers non-str messages
+        record.args = None
         for key in list(record.__dict__):
             if key not in _STANDARD_ATTRIBUTES:
                 record.__dict__[key] = redact_value(key, record.__dict__[key])
         return True
 
 
+# Record attributes that are not extra fields; uvicorn's color_message repeats the message with ANSI codes.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 
 
@@ -149,15 +155,26 @@ def configure_logging(settings: Settings) -> None:
 
 
 def init_sentry(settings: Settings) -> bool:
-    """Error reporting is optional: enabled only when RELAY_SENTRY_DSN is set, and never with PII."""
+    """Error reporting is optional: enabled only when RELAY_SENTRY_DSN is set, and never with PII.
+
+    `data_collection` supersedes the deprecated `send_default_pii` (left at its default, off): no
+    user identity, cookies, bodies (message text), query strings (socket.io tokens) or local
+    variables, and only harmless request headers."""
     if not settings.sentry_dsn:
         return False
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         environment=settings.environment,
         server_name=settings.replica_id,
-        send_default_pii=False,
-        max_request_body_size="never",  # request bodies hold message text
         traces_sample_rate=0.0,
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": list(SENTRY_REQUEST_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "stack_frame_variables": False,
+            "database_query_data": False,
+        },
     )
     return True

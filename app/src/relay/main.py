@@ -1,25 +1,102 @@
-"""ASGI application factory."""
+"""ASGI application factory: FastAPI (REST under /api) inside the Socket.IO app, inside the edge stack.
 
+Layering (STYLE.md §2.5): `socketio.ASGIApp` sends everything that is not /api/socketio to FastAPI, so
+anything that must see socket traffic too (request ids, access logs, security headers, body limits)
+wraps the OUTER app: `build_middleware_stack` in create_app.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import socketio
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
+from relay.api import channels, dms, health, me, messages, users
+from relay.api.errors import install_error_handlers, responses
+from relay.auth.keys import key_source
+from relay.auth.verifier import TokenVerifier
+from relay.db.engine import create_engine, create_session_factory
+from relay.lifecycle import Drain
 from relay.middleware import build_middleware_stack
-from relay.ratelimit import RateLimited, RateLimiter, rate_limited_handler
+from relay.ratelimit import RateLimiter
+from relay.realtime.hub import Hub
+from relay.realtime.server import SOCKETIO_PATH, create_socket_server
+from relay.runtime import Runtime
+from relay.services.readiness import Readiness
 from relay.settings import Settings
 
+log = logging.getLogger(__name__)
+# Every /api route can answer these; declaring them keeps the OpenAPI document truthful (schemathesis).
+COMMON_ERRORS = responses(400, 401, 404, 409, 413, 422, 429)
 
-def create_app(settings: Settings) -> ASGIApp:
-    api = FastAPI(title="Relay", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
 
-    @api.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Shallow liveness: the process and its event loop answer."""
-        return {"status": "ok"}
+def _build_runtime(settings: Settings) -> Runtime:
+    engine = create_engine(settings)
+    redis = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=15
+    )
+    verifier = TokenVerifier(
+        key_source(settings), issuer=settings.auth_issuer, allowed_origins=settings.allowed_origins
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        redis=redis,
+        verifier=verifier,
+        rate_limiter=RateLimiter(redis, settings),
+    )
 
-    api.state.settings = settings
-    redis = Redis.from_url(str(settings.redis_url))
-    # Per-user API limit: the auth dependency calls api.state.rate_limiter.enforce_user_api(user_id).
-    api.state.rate_limiter = RateLimiter(redis, settings)
-    api.add_exception_handler(RateLimited, rate_limited_handler)
-    return build_middleware_stack(api, settings, redis)
+
+def _lifespan(runtime: Runtime, hub: Hub):
+    @contextlib.asynccontextmanager
+    async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(hub.rooms.listen(), name="room-sync"),
+            asyncio.create_task(
+                hub.presence.run(lambda user_id: hub.announce(user_id, offline=True)), name="presence"
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(RedisError, OSError):
+                await hub.presence.release()
+            await runtime.redis.aclose()
+            await runtime.engine.dispose()
+
+    return lifespan
+
+
+def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
+    api = FastAPI(
+        title="Relay",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan(runtime, hub),
+    )
+    api.state.runtime, api.state.hub, api.state.drain = runtime, hub, drain
+    api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
+    install_error_handlers(api)
+    api.include_router(health.router)
+    for router in (me.router, users.router, channels.router, messages.router, dms.router):
+        api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
+    return api
+
+
+def create_app(settings: Settings, *, drain: Drain | None = None) -> ASGIApp:
+    runtime = _build_runtime(settings)
+    sio, hub = create_socket_server(runtime)
+    api = create_api(runtime, hub, drain or Drain())
+    inner = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
+    return build_middleware_stack(inner, settings, runtime.redis)

@@ -1,7 +1,7 @@
 """Redis-backed token buckets shared by every replica: per client IP, per user, per user's messages.
 
-One Lua script refills and takes a token atomically in one round trip, using Redis' clock so
-replicas with skewed clocks agree. When Redis does not answer, limits fail open (DESIGN.md §4):
+The buckets live in Redis (relay.bucket_store: one atomic Lua call, shared by concurrent takes),
+so every replica enforces the same budget. When Redis does not answer, limits fail open (DESIGN.md §4):
 a Redis blip must not take the API down. After a failure the limiter stops asking Redis for
 FAIL_OPEN_BACKOFF, so an outage costs requests nothing; each fail-open is counted, and the log
 says so at most once per FAIL_OPEN_LOG_INTERVAL so an outage does not flood the logs.
@@ -12,100 +12,84 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
-from starlette.requests import Request
-from starlette.responses import Response
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from relay.bucket_store import ALLOWED, BucketStore, Decision
+from relay.errors import RelayError
 from relay.logging import request_context
 from relay.metrics import record_rate_limit_fail_open, record_rate_limit_hit
 from relay.settings import Settings
+
+__all__ = ["Decision", "IPRateLimit", "RateLimited", "RateLimiter"]
 
 FAIL_OPEN_LOG_INTERVAL = 30.0
 # After a failure, skip Redis this long: during an outage requests must not each wait for a timeout.
 FAIL_OPEN_BACKOFF = 1.0
 KEY_PREFIX = "relay:rl:"
+REFUSAL_CACHE_SIZE = 10_000
 # Paths never limited: probes must answer during a flood, and scrapers come from inside.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] bucket; ARGV[1] tokens per second, ARGV[2] burst. Returns {allowed, retry_after_ms}.
-# A bucket idle long enough to refill completely is equal to a missing one, so it expires then.
-BUCKET_LUA = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1]) or burst
-local last = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
-local allowed = 0
-local retry_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  retry_ms = math.ceil((1 - tokens) / rate * 1000)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, retry_ms}
-"""
 
+class RateLimited(RelayError):
+    """Raised by `RateLimiter.enforce_user_api`; the app's RelayError handler answers the 429."""
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    allowed: bool
-    retry_after: float  # seconds until a token is available; 0 when allowed
-
-    @property
-    def retry_after_header(self) -> str:
-        """Retry-After is whole seconds, and 0 would invite an immediate retry."""
-        return str(max(1, math.ceil(self.retry_after)))
-
-
-ALLOWED = Decision(allowed=True, retry_after=0.0)
-
-
-class RateLimited(Exception):
-    """Raised by `RateLimiter.enforce_*`; the app's exception handler turns it into a 429."""
-
-    def __init__(self, scope: str, decision: Decision) -> None:
-        super().__init__(f"rate limit {scope!r} exceeded; retry after {decision.retry_after_header} s")
-        self.scope = scope
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(
+            "rate_limited",
+            rate_limited_message(decision),
+            429,
+            {"Retry-After": decision.retry_after_header},
+        )
         self.decision = decision
 
 
 class RateLimiter:
     def __init__(self, redis: Redis, settings: Settings, *, timeout: float = 0.25) -> None:
-        self.redis = redis
         self.settings = settings
         # Bounded wait: a hung Redis must cost a request at most this much before failing open.
         self.timeout = timeout
-        self.script = redis.register_script(BUCKET_LUA)
+        self.store = BucketStore(redis)
         self._last_fail_open_log = -math.inf
         self._suppressed_fail_opens = 0
         self._skip_redis_until = -math.inf
+        # key -> monotonic time before which Redis already said no: a flood is refused without
+        # a round trip (tokens only come back with time, so the answer cannot change before then).
+        self._refused_until: dict[str, float] = {}
 
     async def hit(self, key: str, rate: float, burst: int) -> Decision:
         """Take one token from bucket `key` (refilled at `rate`/s, holding at most `burst`)."""
-        if time.monotonic() < self._skip_redis_until:
+        now = time.monotonic()
+        refused_until = self._refused_until.get(key)
+        if refused_until is not None:
+            if now < refused_until:
+                return Decision(allowed=False, retry_after=refused_until - now)
+            del self._refused_until[key]
+        if now < self._skip_redis_until:
             record_rate_limit_fail_open()
             return ALLOWED
         try:
             async with asyncio.timeout(self.timeout):
-                allowed, retry_ms = await self.script(keys=[KEY_PREFIX + key], args=[rate, burst])
-        except (ConnectionError, TimeoutError, BusyLoadingError, OSError) as error:
+                decision = await self.store.take(KEY_PREFIX + key, rate, burst)
+        except (RedisError, OSError, TimeoutError) as error:  # TimeoutError: Redis too slow to answer
             self._note_fail_open(error)
             return ALLOWED
-        if allowed:
-            return ALLOWED
-        return Decision(allowed=False, retry_after=int(retry_ms) / 1000)
+        if not decision.allowed:
+            self._remember_refusal(key, now + decision.retry_after)
+        return decision
+
+    def _remember_refusal(self, key: str, until: float) -> None:
+        if len(self._refused_until) >= REFUSAL_CACHE_SIZE:
+            now = time.monotonic()
+            self._refused_until = {k: t for k, t in self._refused_until.items() if t > now}
+            if len(self._refused_until) >= REFUSAL_CACHE_SIZE:
+                return  # every entry still live: a wide flood; fall back to asking Redis
+        self._refused_until[key] = until
 
     async def hit_ip(self, client_ip: str) -> Decision:
         rate = self.settings.rate_ip_per_second
@@ -127,7 +111,7 @@ class RateLimiter:
         """Called by the auth dependency once the user is known; raises RateLimited when over."""
         decision = await self.hit_user_api(user_id)
         if not decision.allowed:
-            raise RateLimited("api", decision)
+            raise RateLimited(decision)
 
     def _note_fail_open(self, error: BaseException) -> None:
         record_rate_limit_fail_open()
@@ -152,15 +136,12 @@ def _counted(scope: str, decision: Decision) -> Decision:
     return decision
 
 
+def rate_limited_message(decision: Decision) -> str:
+    return f"too many requests; retry after {decision.retry_after_header} s"
+
+
 def rate_limited_body(decision: Decision) -> bytes:
-    return json.dumps(
-        {
-            "error": {
-                "code": "rate_limited",
-                "message": f"too many requests; retry after {decision.retry_after_header} s",
-            }
-        }
-    ).encode()
+    return json.dumps({"error": {"code": "rate_limited", "message": rate_limited_message(decision)}}).encode()
 
 
 async def send_rate_limited(send: Send, decision: Decision) -> None:
@@ -179,27 +160,21 @@ async def send_rate_limited(send: Send, decision: Decision) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def rate_limited_handler(_request: Request, exc: Exception) -> Response:
-    """FastAPI exception handler for RateLimited (per-user limits raised inside the app)."""
-    assert isinstance(exc, RateLimited)
-    return Response(
-        rate_limited_body(exc.decision),
-        status_code=429,
-        media_type="application/json",
-        headers={"Retry-After": exc.decision.retry_after_header},
-    )
-
-
 class IPRateLimit:
-    """Per-client-IP limit on every HTTP request but the probes. Runs inside the request-context
-    middleware, which has already resolved the client IP from trusted proxies."""
+    """Per-client-IP limit on HTTP requests (REST, static), 100/s by default. Runs inside the
+    request-context middleware, which has already resolved the client IP from trusted proxies.
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
+    Not limited here: the probes and /metrics, and Socket.IO (its long-polling requests are
+    transport, not API calls; socket traffic is limited per user by `hit_message`)."""
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, socketio_path: str) -> None:
         self.app = app
         self.limiter = limiter
+        self.socketio_path = socketio_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(self.socketio_path):
             await self.app(scope, receive, send)
             return
         context = request_context.get()

@@ -1,18 +1,24 @@
-"""Service settings, read once from RELAY_* environment variables and validated at start-up."""
+"""Service settings, read once from RELAY_* environment variables and validated at start-up.
+
+Fields without a safe value have no default, so a missing variable stops start-up with its name.
+Every validator names the variable and the fix (STYLE.md §2).
+"""
 
 import ipaddress
 import socket
-from typing import Annotated, Literal, Self
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, RedisDsn, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-HSTS_PRODUCTION_SECONDS = 31_536_000
-# Local mode serves a self-signed localhost certificate: a short HSTS keeps browsers from being pinned to it.
-HSTS_LOCAL_SECONDS = 300
+# app/src/relay/settings.py -> app/migrations in a source checkout; the image sets RELAY_MIGRATIONS_DIR.
+_SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+CommaList = Annotated[list[str], NoDecode]
 
 
-def _split_comma_list(value: object) -> object:
+def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
@@ -25,64 +31,112 @@ class Settings(BaseSettings):
     environment: Literal["local", "staging", "prod"]
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    redis_url: RedisDsn
 
-    # Edge: CORS, CSP, client IP, logs and limits (DESIGN.md §4, SERVICE-CONTRACT.md settings table).
-    allowed_origins: Annotated[list[str], NoDecode]
+    database_url: str
+    migration_database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    migrations_dir: Path = _SOURCE_MIGRATIONS
+    redis_url: str
+    s3_bucket: str
+    s3_region: str = "us-east-1"
+    s3_endpoint_url: AnyHttpUrl | None = None
+
+    auth_issuer: str
+    auth_public_key_file: Path | None = None
+    auth_public_key: str | None = None
+    auth_jwks_url: AnyHttpUrl | None = None
+    local_signing_key_file: Path | None = None
+
+    allowed_origins: CommaList
     public_url: AnyHttpUrl
-    trusted_proxies: Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode] = Field(
-        default_factory=lambda: [ipaddress.ip_network("127.0.0.1")]
-    )
+    trusted_proxies: CommaList = ["127.0.0.1"]
     replica_id: str = Field(default_factory=socket.gethostname)
     sentry_dsn: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Seconds /healthz answers 503 "draining" after SIGTERM so load balancers stop routing first.
+    drain_seconds: float = Field(default=5.0, ge=0, le=120)
+    # A killed replica's users turn offline within this many seconds (plus one sweep); < 60 s (issue 2).
+    presence_ttl_seconds: float = Field(default=45.0, ge=2, le=50)
+
     max_message_chars: int = Field(default=4000, ge=1)
-    max_body_bytes: int = Field(default=65_536, ge=1)
+    max_body_bytes: int = Field(default=65536, ge=1024)
     max_dm_members: int = Field(default=8, ge=2)
     rate_messages_per_second: float = Field(default=10, gt=0)
     rate_messages_burst: int = Field(default=20, ge=1)
     rate_api_per_second: float = Field(default=50, gt=0)
     rate_ip_per_second: float = Field(default=100, gt=0)
-    # Derived from the environment when unset: see _derive_hsts_seconds.
-    hsts_seconds: int | None = Field(default=None, ge=0)
+    hsts_seconds: int | None = None
 
-    @field_validator("allowed_origins", mode="before")
+    _split_lists = field_validator("allowed_origins", "trusted_proxies", mode="before")(_split_commas)
+
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _parse_origin_list(cls, value: object) -> object:
-        return _split_comma_list(value)
+    def _asyncpg_url(cls, value: str | None, info) -> str | None:
+        if value is not None and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError(
+                f"RELAY_{info.field_name.upper()} must start with postgresql+asyncpg:// "
+                f"(got {value.split('://')[0]}://); the service talks to Postgres through asyncpg"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://")):
+            raise ValueError("RELAY_REDIS_URL must start with redis:// or rediss:// (TLS, as in AWS)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as error:
+                raise ValueError(
+                    f"RELAY_TRUSTED_PROXIES entry {item!r} is not an IP address or CIDR: {error}"
+                ) from error
+        return value
 
     @field_validator("allowed_origins")
     @classmethod
-    def _check_origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
-                raise ValueError(
-                    f"RELAY_ALLOWED_ORIGINS entry {origin!r} is not an origin: "
-                    "use scheme://host[:port] without a path, e.g. https://localhost:8443"
-                )
-        return origins
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _parse_networks(cls, value: object) -> object:
-        value = _split_comma_list(value)
-        if not isinstance(value, list):
-            return value
-        try:
-            return [
-                ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item for item in value
-            ]
-        except ValueError as error:
+    def _origins(cls, value: list[str]) -> list[str]:
+        if not value:
             raise ValueError(
-                f"RELAY_TRUSTED_PROXIES: {error}; "
-                "give a comma list of IPs or CIDRs, e.g. 10.0.0.0/16,127.0.0.1"
-            ) from error
+                "RELAY_ALLOWED_ORIGINS is empty: list the web origins, e.g. https://localhost:8443"
+            )
+        return [origin.rstrip("/") for origin in value]
 
     @model_validator(mode="after")
-    def _derive_hsts_seconds(self) -> Self:
-        if self.hsts_seconds is None:
-            self.hsts_seconds = HSTS_LOCAL_SECONDS if self.environment == "local" else HSTS_PRODUCTION_SECONDS
+    def _coherent(self) -> "Settings":
+        key_sources = [self.auth_public_key_file, self.auth_public_key, self.auth_jwks_url]
+        if sum(source is not None for source in key_sources) != 1:
+            raise ValueError(
+                "set exactly one of RELAY_AUTH_PUBLIC_KEY_FILE, RELAY_AUTH_PUBLIC_KEY or RELAY_AUTH_JWKS_URL "
+                "(the key that verifies session tokens)"
+            )
+        if self.local_signing_key_file is not None and self.environment != "local":
+            raise ValueError(
+                f"RELAY_LOCAL_SIGNING_KEY_FILE is set while RELAY_ENVIRONMENT={self.environment}: the local "
+                "token minter exists only in local mode; unset RELAY_LOCAL_SIGNING_KEY_FILE"
+            )
+        if self.s3_endpoint_url is not None and self.environment != "local":
+            raise ValueError(
+                "RELAY_S3_ENDPOINT_URL points at an S3-compatible server, which is for local mode only; "
+                f"unset it for RELAY_ENVIRONMENT={self.environment}"
+            )
         return self
+
+    @property
+    def effective_migration_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @property
+    def effective_hsts_seconds(self) -> int:
+        """1 year in staging/prod; 300 s locally so a browser is not pinned to a self-signed cert."""
+        if self.hsts_seconds is not None:
+            return self.hsts_seconds
+        return 300 if self.environment == "local" else 31_536_000
 
 
 def load_settings() -> Settings:

@@ -54,6 +54,18 @@ async def test_chunked_body_over_the_limit_is_refused_without_reading_it_all(
     assert sent_chunks == settings.max_body_bytes // CHUNK + 1
 
 
+async def test_chunked_body_over_the_limit_is_refused_even_if_the_app_rewraps_the_error(
+    edge_client: httpx.AsyncClient, settings: Settings
+) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield b"x" * CHUNK
+
+    response = await edge_client.post("/api/echo-rewrapped", content=body())
+    assert response.status_code == 413
+    assert response.json() == expected_error(settings)
+
+
 async def test_chunked_body_over_the_limit_is_refused_by_a_real_server(settings: Settings) -> None:
     async def body() -> AsyncIterator[bytes]:
         for _ in range(5):  # 80 KiB: small enough to sit in socket buffers while the 413 comes back

@@ -5,7 +5,7 @@ Order, outermost first, and why:
    response (websocket handshakes too) carries them; times the whole request.
 2. SecurityHeaders: outside everything that can answer (413, 429, 500) so errors get them too.
 3. Cors: outside the rate limit, so a browser can read Retry-After on a 429.
-4. IPRateLimit: before the body is read; probes and /metrics are exempt.
+4. IPRateLimit: before the body is read; probes, /metrics and Socket.IO are exempt.
 5. BodyLimit: refuses oversize bodies before the app parses them.
 6. CacheControl, 7. Compression: response shaping, closest to the app.
 8. MetricsEndpoint: answers /metrics; everything else reaches the app.
@@ -26,7 +26,7 @@ from relay.middleware.security_headers import SecurityHeaders
 from relay.ratelimit import IPRateLimit, RateLimiter
 from relay.settings import Settings
 
-SOCKETIO_PATH = "/api/socketio"
+SOCKETIO_PATH = "/api/socketio"  # relay.realtime.server mounts Socket.IO here (a test checks they agree)
 
 __all__ = ["SOCKETIO_PATH", "build_middleware_stack"]
 
@@ -40,10 +40,11 @@ def build_middleware_stack(app: ASGIApp, settings: Settings, redis: Redis) -> AS
     stack = Compression(stack)
     stack = CacheControl(stack)
     stack = BodyLimit(stack, max_bytes=settings.max_body_bytes, exempt_prefix=SOCKETIO_PATH)
-    stack = IPRateLimit(stack, limiter=RateLimiter(redis, settings))
+    stack = IPRateLimit(stack, limiter=RateLimiter(redis, settings), socketio_path=SOCKETIO_PATH)
     stack = Cors(stack, allowed_origins=settings.allowed_origins, socketio_path=SOCKETIO_PATH)
-    assert settings.hsts_seconds is not None  # derived by Settings from the environment
-    stack = SecurityHeaders(stack, public_url=str(settings.public_url), hsts_seconds=settings.hsts_seconds)
+    stack = SecurityHeaders(
+        stack, public_url=str(settings.public_url), hsts_seconds=settings.effective_hsts_seconds
+    )
     return RequestContextMiddleware(
         stack, trusted_proxies=TrustedProxies(settings.trusted_proxies), socketio_path=SOCKETIO_PATH
     )

@@ -65,11 +65,14 @@ class _LimitedRequest:
         self.response_started = False
 
     async def run(self, scope: Scope) -> None:
-        # An app that lets BodyTooLarge escape is answered below like one that handled it.
-        with contextlib.suppress(BodyTooLarge):
-            await self.limit.app(scope, self.counting_receive, self.guarded_send)
-        if self.exceeded and not self.response_started:
-            await self.limit.refuse(self.send)
+        # Whether the app handled BodyTooLarge, let it escape or turned it into another error, the
+        # client gets the 413 (other errors still propagate, to be logged).
+        try:
+            with contextlib.suppress(BodyTooLarge):
+                await self.limit.app(scope, self.counting_receive, self.guarded_send)
+        finally:
+            if self.exceeded and not self.response_started:
+                await self.limit.refuse(self.send)
 
     async def counting_receive(self) -> Message:
         message = await self.receive()

@@ -14,8 +14,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TrustedProxies:
-    def __init__(self, networks: Iterable[IPNetwork]) -> None:
-        self.networks = tuple(networks)
+    def __init__(self, networks: Iterable[IPNetwork | str]) -> None:
+        """`networks`: IPs or CIDRs, as RELAY_TRUSTED_PROXIES lists them (validated by Settings)."""
+        self.networks = tuple(ipaddress.ip_network(network, strict=False) for network in networks)
         # Peers repeat (the load balancer's few addresses), so cache the membership test.
         self.contains = lru_cache(maxsize=1024)(self._contains)
 

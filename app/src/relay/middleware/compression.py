@@ -46,10 +46,20 @@ def accepted_encodings(scope: Scope) -> frozenset[str]:
             continue
         for item in value.decode("latin-1").split(","):
             coding, _, params = item.partition(";")
-            if params.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
-                continue
-            accepted.add(coding.strip().lower())
+            if not _refused(params):
+                accepted.add(coding.strip().lower())
     return frozenset(accepted)
+
+
+def _refused(params: str) -> bool:
+    """True for a q=0 weight ("not acceptable"); a malformed weight is ignored."""
+    name, _, weight = params.strip().partition("=")
+    if name.strip().lower() != "q":
+        return False
+    try:
+        return float(weight) == 0
+    except ValueError:
+        return False
 
 
 class Compression:

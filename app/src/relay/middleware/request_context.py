@@ -74,13 +74,14 @@ class RequestContextMiddleware:
             if is_http:
                 REQUESTS_IN_FLIGHT.dec()
                 REQUEST_LATENCY.labels(scope["method"], route, str(status)).observe(duration)
+            if context.user_id is None:  # the app may set request.state.user_id instead of binding
+                context.user_id = scope.get("state", {}).get("user_id")
             self._log(scope, context, route, status, duration)
             request_context.reset(token)
 
     def _route_template(self, scope: Scope) -> str:
-        route = scope.get("route")
-        template = getattr(route, "path", None)
-        if isinstance(template, str):
+        template = route_template(scope)
+        if template is not None:
             return template
         if scope["path"].startswith(self.socketio_path):
             return self.socketio_path
@@ -101,6 +102,24 @@ class RequestContextMiddleware:
                 "client_ip": context.client_ip,
             },
         )
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template with its router prefix, e.g. /api/channels/{channel_id}.
+
+    FastAPI leaves the route object of an included router in scope["route"], whose template lacks
+    the include_router prefix; the prefix is the part of the path before the route's own match."""
+    route = scope.get("route")
+    template, pattern = getattr(route, "path_format", None), getattr(route, "path_regex", None)
+    if not isinstance(template, str) or pattern is None:
+        return None
+    path = scope["path"]
+    if pattern.match(path):
+        return template
+    for index, char in enumerate(path):
+        if char == "/" and index and pattern.match(path[index:]):
+            return path[:index] + template
+    return template
 
 
 def _read_headers(scope: Scope) -> tuple[str | None, bytes | None]:

@@ -4,8 +4,6 @@ The header block is built once in __init__; per response the middleware only app
 the app did not set itself.
 """
 
-from collections.abc import Sequence
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -16,12 +14,11 @@ def socket_origin(public_url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{host}"
 
 
-def content_security_policy(public_url: str, extra_connect_sources: Sequence[str] = ()) -> str:
-    connect = " ".join(["'self'", socket_origin(public_url), *extra_connect_sources])
+def content_security_policy(public_url: str) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            f"connect-src {connect}",
+            f"connect-src 'self' {socket_origin(public_url)}",
             "img-src 'self' data: blob:",
             "object-src 'none'",
             "base-uri 'self'",
@@ -32,17 +29,10 @@ def content_security_policy(public_url: str, extra_connect_sources: Sequence[str
 
 
 class SecurityHeaders:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        public_url: str,
-        hsts_seconds: int,
-        extra_connect_sources: Sequence[str] = (),
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, public_url: str, hsts_seconds: int) -> None:
         self.app = app
         self.headers: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", content_security_policy(public_url, extra_connect_sources).encode()),
+            (b"content-security-policy", content_security_policy(public_url).encode()),
             (b"strict-transport-security", f"max-age={hsts_seconds}; includeSubDomains".encode()),
             (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"),

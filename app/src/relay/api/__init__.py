@@ -1,0 +1,1 @@
+"""REST API under /api: thin routers; the logic lives in relay.services."""

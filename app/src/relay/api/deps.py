@@ -1,0 +1,66 @@
+"""FastAPI dependencies as Annotated aliases: routes declare `session: DbSession, user: CurrentUser`."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relay.auth.verifier import AuthError, Identity
+from relay.errors import RelayError
+from relay.logging import bind_user_id
+from relay.realtime.hub import Hub
+from relay.runtime import Runtime
+from relay.services.users import ensure_user
+from relay.settings import Settings
+
+SESSION_COOKIE = "__session"
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_hub(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.sessions() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def current_user(request: Request, runtime: RuntimeDep, session: DbSession) -> Identity:
+    try:
+        identity = await runtime.verifier.verify(bearer_token(request))
+    except AuthError as error:
+        raise RelayError("unauthorized", error.reason, 401, {"WWW-Authenticate": "Bearer"}) from None
+    bind_user_id(identity.user_id)  # every log line of this request names the user
+    await runtime.rate_limiter.enforce_user_api(identity.user_id)  # 429 past 50/s
+    await ensure_user(session, identity, runtime.known_users)
+    return identity
+
+
+CurrentUser = Annotated[Identity, Depends(current_user)]

@@ -1,0 +1,71 @@
+"""One body for every 4xx: {"error": {"code", "message"}} (DESIGN §4a).
+
+Handlers here turn RelayError, FastAPI's validation errors and Starlette's HTTP errors (404 for an
+unknown route, 405, malformed JSON) into that body, so clients and schemathesis see one shape.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from relay.errors import RelayError
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI `responses=` entries for the 4xx statuses a route can answer."""
+    return {status: {"model": ErrorBody, "description": "error"} for status in statuses}
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        parts.append(f"{location}: {item.get('msg')}" if location else str(item.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(RelayError)
+    async def relay_error(_request: Request, error: RelayError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message, error.headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        malformed = any(item.get("type") == "json_invalid" for item in error.errors())
+        if malformed:
+            return error_response(400, "malformed_json", "request body is not valid JSON")
+        return error_response(422, "invalid_request", _describe_validation(error))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, "error")
+        return error_response(error.status_code, code, str(error.detail), getattr(error, "headers", None))

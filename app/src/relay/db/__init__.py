@@ -1,0 +1,1 @@
+"""Postgres access: models, engine and session factory."""

@@ -1,0 +1,91 @@
+"""Relational model. Ids are strings (DESIGN §4a); the schema itself is owned by Alembic migrations."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the token's `sub`
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), server_default="online")
+    status_text: Mapped[str | None] = mapped_column(String(255))
+    status_emoji: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("status in ('online', 'away', 'dnd')", name="users_status_known"),)
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    private: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Sorted member ids of a DM: the same member set always finds the same channel.
+    dm_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    # Last allocated message sequence. Incremented by UPDATE ... RETURNING inside the message's own
+    # transaction, so the row lock orders concurrent senders and sequences never repeat or skip.
+    last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("kind in ('channel', 'dm')", name="channels_kind_known"),)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Read state: unread count = channels.last_seq - last_read_seq.
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("memberships_user_id", "user_id"),)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    client_msg_id: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    search: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('simple', body)", persisted=True), deferred=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "seq", name="messages_channel_seq"),
+        UniqueConstraint("author_id", "client_msg_id", name="messages_author_client_msg_id"),
+        Index("messages_search", "search", postgresql_using="gin"),
+        Index("messages_parent_id", "parent_id"),
+    )

@@ -1,0 +1,137 @@
+"""Socket.IO event handlers: handshake auth, rooms on connect, message:send, typing, presence."""
+
+import logging
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ConfigDict, ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from relay.api.schemas import ClientMsgId, ObjectId, bounded_text
+from relay.auth.verifier import AuthError
+from relay.db.models import Membership
+from relay.errors import RelayError
+from relay.metrics import record_socket_connected, record_socket_disconnected
+from relay.ratelimit import rate_limited_message
+from relay.realtime.hub import Hub
+from relay.realtime.rooms import channel_room, user_room
+from relay.runtime import Runtime
+from relay.services import messages
+from relay.services.users import ensure_user
+
+log = logging.getLogger(__name__)
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    channel_id: ObjectId
+    body: bounded_text(1_000_000)
+    client_msg_id: ClientMsgId
+    parent_id: ObjectId | None = None
+
+
+class TypingIn(BaseModel):
+    channel_id: ObjectId
+
+
+def _handshake_token(environ: dict, auth: Any) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return auth["token"]
+    try:
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return None
+    morsel = cookie.get("__session")
+    return morsel.value if morsel else None
+
+
+def _failure(error: RelayError) -> dict[str, Any]:
+    return {"ok": False, **error.body()}
+
+
+def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> None:
+    users: dict[str, str] = {}  # sid -> user id, for this replica's sockets
+
+    @sio.event
+    async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+        try:
+            identity = await runtime.verifier.verify(_handshake_token(environ, auth))
+        except AuthError as error:
+            raise socketio.exceptions.ConnectionRefusedError(error.reason) from None
+        async with runtime.sessions() as session:
+            await ensure_user(session, identity, runtime.known_users)
+            channel_ids = list(
+                await session.scalars(
+                    select(Membership.channel_id).where(Membership.user_id == identity.user_id)
+                )
+            )
+        users[sid] = identity.user_id
+        record_socket_connected()
+        await sio.enter_room(sid, user_room(identity.user_id))
+        for channel_id in channel_ids:
+            await sio.enter_room(sid, channel_room(channel_id))
+        try:
+            came_online = await hub.presence.connected(identity.user_id, sid)
+        except (RedisError, OSError) as error:
+            log.warning("presence not recorded for a new socket: %s", error)
+            return
+        if came_online:
+            await hub.announce(identity.user_id)
+
+    @sio.event
+    async def disconnect(sid: str, *_reason: Any) -> None:
+        user_id = users.pop(sid, None)
+        if user_id is None:
+            return
+        record_socket_disconnected()
+        try:
+            went_offline = await hub.presence.disconnected(user_id, sid)
+        except (RedisError, OSError) as error:
+            log.warning("presence not updated for a closed socket: %s", error)
+            return
+        if went_offline:
+            await hub.announce(user_id, offline=True)
+
+    @sio.on("message:send")
+    async def message_send(sid: str, data: Any = None) -> dict[str, Any]:
+        user_id = users.get(sid)
+        if user_id is None:
+            return _failure(RelayError("unauthorized", "socket is not authenticated", 401))
+        try:
+            request = SendIn.model_validate(data)
+        except ValidationError as error:
+            return _failure(RelayError("invalid_request", str(error.errors()[0].get("msg")), 422))
+        decision = await runtime.rate_limiter.hit_message(user_id)  # 10/s, bursts of 20 (DESIGN §4)
+        if not decision.allowed:
+            return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
+        try:
+            async with runtime.sessions() as session:
+                message, created = await messages.post_message(
+                    session,
+                    user_id,
+                    request.channel_id,
+                    body=request.body,
+                    client_msg_id=request.client_msg_id,
+                    parent_id=request.parent_id,
+                    max_chars=runtime.settings.max_message_chars,
+                )
+        except RelayError as error:
+            return _failure(error)
+        if created:
+            await hub.message_created(message)
+        return {"ok": True, "message": message}
+
+    @sio.on("typing")
+    async def typing(sid: str, data: Any = None) -> None:
+        user_id = users.get(sid)
+        try:
+            request = TypingIn.model_validate(data)
+        except ValidationError:
+            return
+        room = channel_room(request.channel_id)
+        if user_id is not None and room in sio.rooms(sid):
+            await sio.emit(
+                "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
+            )

@@ -1,0 +1,86 @@
+"""What the REST routers and socket handlers call to reach connected clients on every replica.
+
+Every broadcast is one `emit` to a room: AsyncRedisManager publishes it once to Redis, and each
+replica encodes the packet once for all of its local sockets in that room (DESIGN §4 performance).
+"""
+
+import logging
+from typing import Any
+
+import socketio
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from relay.db.models import Membership, User
+from relay.metrics import record_message_sent
+from relay.realtime.presence import PresenceTracker
+from relay.realtime.rooms import RoomSync, channel_room, user_room
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        rooms: RoomSync,
+        presence: PresenceTracker,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.sio, self.rooms, self.presence, self._sessions = sio, rooms, presence, sessions
+
+    async def _emit(self, event: str, data: dict[str, Any], room: str | list[str]) -> None:
+        try:
+            await self.sio.emit(event, data, room=room)
+        except (RedisError, OSError) as error:
+            # The message is committed; clients catch up with ?after=N (DESIGN §4 delivery).
+            log.warning("broadcast of %s not published: %s", event, error)
+
+    async def message_created(self, message: dict[str, Any]) -> None:
+        record_message_sent()
+        await self.message_event("message:new", message)
+
+    async def message_event(self, event: str, message: dict[str, Any]) -> None:
+        await self._emit(event, message, channel_room(message["channel_id"]))
+
+    async def enter(self, user_id: str, channel_id: str) -> None:
+        await self.rooms.change(user_id, channel_id, enter=True)
+
+    async def leave(self, user_id: str, channel_id: str) -> None:
+        await self.rooms.change(user_id, channel_id, enter=False)
+
+    async def _audience(self, session: AsyncSession, user_id: str) -> list[str]:
+        """Users who share at least one channel with `user_id` (they see the presence change)."""
+        mine, theirs = aliased(Membership), aliased(Membership)
+        rows = await session.scalars(
+            select(theirs.user_id)
+            .distinct()
+            .join(mine, mine.channel_id == theirs.channel_id)
+            .where(mine.user_id == user_id, theirs.user_id != user_id)
+        )
+        return list(rows)
+
+    async def announce(self, user_id: str, *, offline: bool = False) -> None:
+        """Push `presence` to everyone sharing a channel with `user_id`."""
+        async with self._sessions() as session:
+            audience = await self._audience(session, user_id)
+            user = None if offline else await session.get(User, user_id)
+        if not audience:
+            return
+        if user is None:
+            data: dict[str, Any] = {"user_id": user_id, "status": "offline"}
+        else:
+            data = {
+                "user_id": user_id,
+                "status": user.status,
+                "text": user.status_text,
+                "emoji": user.status_emoji,
+            }
+        await self._emit("presence", data, [user_room(member) for member in audience])
+
+    async def announce_status(self, user_id: str) -> None:
+        """After PUT /me/status: others see it only while the user has a live socket."""
+        if await self.presence.online([user_id]):
+            await self.announce(user_id)

@@ -1,0 +1,52 @@
+"""The Socket.IO server: one AsyncServer per process, fanned out across replicas through Redis."""
+
+import socketio
+
+from relay.metrics import record_messages_delivered
+from relay.realtime.events import register_events
+from relay.realtime.hub import Hub
+from relay.realtime.presence import PresenceTracker
+from relay.realtime.rooms import RoomSync
+from relay.runtime import Runtime
+
+SOCKETIO_PATH = "api/socketio"
+NAMESPACE = "/"
+
+
+class CountingRedisManager(socketio.AsyncRedisManager):
+    """Counts message:new deliveries to this replica's sockets, for broadcasts from any replica.
+
+    `_handle_emit` is where AsyncPubSubManager hands every broadcast (local or from Redis) to this
+    process's sockets; counting the room there costs one dict lookup per broadcast.
+    """
+
+    async def _handle_emit(self, message: dict) -> None:
+        await super()._handle_emit(message)
+        room = message.get("room")
+        if message.get("event") == "message:new" and isinstance(room, str):
+            record_messages_delivered(
+                len(self.rooms.get(message.get("namespace") or NAMESPACE, {}).get(room, ()))
+            )
+
+
+def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
+    settings = runtime.settings
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=CountingRedisManager(settings.redis_url, channel="relay:socketio"),
+        cors_allowed_origins=settings.allowed_origins,
+        transports=["websocket", "polling"],
+        # DESIGN §4 socket timing: ping every 25 s, give up after 60 s (the ALB idle timeout is 120 s).
+        ping_interval=25,
+        ping_timeout=60,
+        # A message is at most RELAY_MAX_MESSAGE_CHARS characters (up to 4 bytes each) plus envelope.
+        max_http_buffer_size=settings.max_body_bytes,
+    )
+    hub = Hub(
+        sio,
+        RoomSync(sio, runtime.redis),
+        PresenceTracker(runtime.redis, settings.replica_id, ttl=settings.presence_ttl_seconds),
+        runtime.sessions,
+    )
+    register_events(sio, runtime, hub)
+    return sio, hub

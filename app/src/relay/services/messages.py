@@ -1,0 +1,215 @@
+"""Messages: post (idempotent per author and client_msg_id), history pages, edits and tombstones.
+
+Delivery guarantee (DESIGN §4): a message is committed before anyone broadcasts it, and carries a
+per-channel sequence without holes, so a client that keeps the last seq it saw can catch up with
+`?after=N` and sees every message exactly once.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relay.db.models import Membership, Message
+from relay.errors import RelayError, not_found
+from relay.services.channels import member_channel
+from relay.services.ids import new_id
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+# One round trip on the hot path. The counter row is locked by the UPDATE until commit, so concurrent
+# senders to a channel get consecutive seqs. The UPDATE only matches when the author is a member. If the
+# INSERT hits the (author, client_msg_id) constraint it inserts nothing, and the caller rolls back, which
+# also undoes the counter increment: a retried send never leaves a hole.
+_POST = text("""
+WITH allocated AS (
+    UPDATE channels SET last_seq = last_seq + 1
+    WHERE id = :channel_id
+      AND EXISTS (SELECT 1 FROM memberships WHERE channel_id = :channel_id AND user_id = :author_id)
+    RETURNING last_seq
+), inserted AS (
+    INSERT INTO messages (id, channel_id, seq, author_id, body, client_msg_id, parent_id)
+    SELECT :id, :channel_id, last_seq, :author_id, :body, :client_msg_id, :parent_id FROM allocated
+    ON CONFLICT (author_id, client_msg_id) DO NOTHING
+    RETURNING id, channel_id, seq, author_id, body, client_msg_id, parent_id,
+              created_at, edited_at, deleted_at
+), read AS (
+    UPDATE memberships SET last_read_seq = inserted.seq FROM inserted
+    WHERE memberships.channel_id = :channel_id AND memberships.user_id = :author_id
+)
+SELECT * FROM inserted
+""")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z suffix, the same text REST responses carry."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def payload(row: Row | Message) -> dict[str, Any]:
+    """The §4a message object, ready for JSON: built once and shared by REST, ack and broadcast."""
+    return {
+        "id": row.id,
+        "channel_id": row.channel_id,
+        "seq": row.seq,
+        "author_id": row.author_id,
+        "body": row.body,
+        "client_msg_id": row.client_msg_id,
+        "parent_id": row.parent_id,
+        "attachments": [],
+        "created_at": _iso(row.created_at),
+        "edited_at": _iso(row.edited_at),
+        "deleted_at": _iso(row.deleted_at),
+    }
+
+
+def check_body(body: str, max_chars: int) -> str:
+    if not body.strip():
+        raise RelayError("invalid_body", f"message body is empty; send 1 to {max_chars} characters", 422)
+    if len(body) > max_chars:
+        raise RelayError(
+            "invalid_body", f"message body has {len(body)} characters; the limit is {max_chars}", 422
+        )
+    return body
+
+
+async def _original(
+    session: AsyncSession, author_id: str, client_msg_id: str, channel_id: str
+) -> Message | None:
+    original = await session.scalar(
+        select(Message).where(Message.author_id == author_id, Message.client_msg_id == client_msg_id)
+    )
+    if original is not None and original.channel_id != channel_id:
+        raise RelayError(
+            "client_msg_id_reused",
+            f"client_msg_id {client_msg_id} was already used for a message in another channel; "
+            "generate a new one per message",
+            409,
+        )
+    return original
+
+
+async def post_message(
+    session: AsyncSession,
+    author_id: str,
+    channel_id: str,
+    *,
+    body: str,
+    client_msg_id: str,
+    parent_id: str | None,
+    max_chars: int,
+) -> tuple[dict[str, Any], bool]:
+    """Store a message; returns (message, created). A retried client_msg_id returns the original."""
+    check_body(body, max_chars)
+    if parent_id is not None:
+        parent = await session.scalar(
+            select(Message.id).where(Message.id == parent_id, Message.channel_id == channel_id)
+        )
+        if parent is None:
+            await member_channel(session, channel_id, author_id)
+            raise not_found(f"parent message {parent_id}")
+    row = (
+        await session.execute(
+            _POST,
+            {
+                "id": new_id(),
+                "channel_id": channel_id,
+                "author_id": author_id,
+                "body": body,
+                "client_msg_id": client_msg_id,
+                "parent_id": parent_id,
+            },
+        )
+    ).first()
+    if row is not None:
+        await session.commit()
+        return payload(row), True
+    await session.rollback()
+    await member_channel(session, channel_id, author_id)
+    original = await _original(session, author_id, client_msg_id, channel_id)
+    if original is None:
+        # Allocation succeeded but the insert did not, yet no original exists: a concurrent retry
+        # of this very message is still in flight. Let the client retry it once more.
+        raise RelayError("retry", "a send with this client_msg_id is in progress; retry", 409)
+    return payload(original), False
+
+
+def _clamp(limit: int | None) -> int:
+    return min(max(limit or DEFAULT_PAGE, 1), MAX_PAGE)
+
+
+async def list_messages(
+    session: AsyncSession,
+    user_id: str,
+    channel_id: str,
+    *,
+    after: int | None,
+    before: int | None,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """DESIGN §4a: ascending by seq; after=N the oldest `limit` above N; before=N the newest below N."""
+    await member_channel(session, channel_id, user_id)
+    statement = select(Message).where(Message.channel_id == channel_id)
+    if after is not None:
+        statement = statement.where(Message.seq > after)
+    if before is not None:
+        statement = statement.where(Message.seq < before)
+    newest_first = after is None
+    order = Message.seq.desc() if newest_first else Message.seq.asc()
+    rows = list(await session.scalars(statement.order_by(order).limit(_clamp(limit))))
+    if newest_first:
+        rows.reverse()
+    if rows:
+        await _mark_read(session, user_id, channel_id, rows[-1].seq)
+    return [payload(row) for row in rows]
+
+
+async def _mark_read(session: AsyncSession, user_id: str, channel_id: str, seq: int) -> None:
+    """Reading a page moves the reader's read state forward (never back): unread counts shrink."""
+    await session.execute(
+        update(Membership)
+        .where(
+            Membership.channel_id == channel_id, Membership.user_id == user_id, Membership.last_read_seq < seq
+        )
+        .values(last_read_seq=seq)
+    )
+    await session.commit()
+
+
+async def _own_message(session: AsyncSession, user_id: str, channel_id: str, message_id: str) -> Message:
+    await member_channel(session, channel_id, user_id)
+    message = await session.scalar(
+        select(Message).where(Message.id == message_id, Message.channel_id == channel_id).with_for_update()
+    )
+    if message is None:
+        raise not_found(f"message {message_id}")
+    if message.author_id != user_id:
+        raise RelayError("not_author", "only the author can change or delete a message", 403)
+    return message
+
+
+async def edit_message(
+    session: AsyncSession, user_id: str, channel_id: str, message_id: str, *, body: str, max_chars: int
+) -> dict[str, Any]:
+    check_body(body, max_chars)
+    message = await _own_message(session, user_id, channel_id, message_id)
+    if message.deleted_at is not None:
+        raise RelayError("message_deleted", f"message {message_id} was deleted and cannot be edited", 409)
+    message.body, message.edited_at = body, func.now()
+    await session.commit()
+    await session.refresh(message)
+    return payload(message)
+
+
+async def delete_message(
+    session: AsyncSession, user_id: str, channel_id: str, message_id: str
+) -> dict[str, Any]:
+    """Leave a tombstone (empty body, deleted_at) so the channel's sequence keeps no holes."""
+    message = await _own_message(session, user_id, channel_id, message_id)
+    if message.deleted_at is None:
+        message.body, message.deleted_at = "", func.now()
+        await session.commit()
+        await session.refresh(message)
+    return payload(message)

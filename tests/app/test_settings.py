@@ -1,0 +1,65 @@
+"""Settings are validated at start-up; each error names the variable and the fix."""
+
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from relay.settings import Settings
+
+VALID = {
+    "environment": "local",
+    "database_url": "postgresql+asyncpg://relay_app@127.0.0.1:5432/relay",
+    "redis_url": "redis://127.0.0.1:6379/0",
+    "s3_bucket": "uploads",
+    "auth_issuer": "https://clerk.example",
+    "auth_public_key": "-----BEGIN PUBLIC KEY-----",
+    "allowed_origins": "https://localhost:8443",
+    "public_url": "https://localhost:8443",
+}
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
+    for name in list(os.environ):
+        if name.startswith("RELAY_"):
+            monkeypatch.delenv(name)
+    for name, value in {**VALID, **values}.items():
+        if value is not None:
+            monkeypatch.setenv(f"RELAY_{name.upper()}", value)
+    return Settings()
+
+
+def test_valid_environment_parses_lists_and_defaults(monkeypatch) -> None:
+    settings = _settings(monkeypatch, allowed_origins="https://a.example/, https://b.example")
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+    assert settings.max_message_chars == 4000 and settings.max_dm_members == 8
+    assert settings.effective_migration_url == settings.database_url
+    assert settings.effective_hsts_seconds == 300
+
+
+def test_local_signing_key_outside_local_mode_refuses_to_start(monkeypatch, tmp_path) -> None:
+    with pytest.raises(ValidationError, match="RELAY_LOCAL_SIGNING_KEY_FILE"):
+        _settings(monkeypatch, environment="prod", local_signing_key_file=str(tmp_path / "key.pem"))
+
+
+def test_missing_required_variable_is_named(monkeypatch) -> None:
+    with pytest.raises(ValidationError, match="database_url"):
+        _settings(monkeypatch, database_url=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("database_url", "postgresql://x@h/db", "RELAY_DATABASE_URL"),
+        ("redis_url", "http://h:6379", "RELAY_REDIS_URL"),
+        ("trusted_proxies", "10.0.0.0/8,not-an-ip", "RELAY_TRUSTED_PROXIES"),
+        ("auth_jwks_url", "https://clerk.example/.well-known/jwks.json", "RELAY_AUTH_JWKS_URL"),
+    ],
+)
+def test_invalid_values_name_the_variable(monkeypatch, name, value, named) -> None:
+    with pytest.raises(ValidationError, match=named):
+        _settings(monkeypatch, **{name: value})
+
+
+def test_production_hsts_is_one_year(monkeypatch) -> None:
+    assert _settings(monkeypatch, environment="prod").effective_hsts_seconds == 31_536_000

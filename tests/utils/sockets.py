@@ -1,0 +1,65 @@
+"""A python-socketio test client that records every server event in order, per event name."""
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import socketio
+
+SOCKETIO_PATH = "/api/socketio"
+
+
+class SocketUser:
+    def __init__(self, url: str, token: str, *, transports: list[str] | None = None) -> None:
+        self.url, self.token, self.transports = url, token, transports or ["websocket"]
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: defaultdict[str, list[Any]] = defaultdict(list)
+        self.refusal: Any = None
+        self._arrived = asyncio.Event()
+        self.client.on("*", self._record)
+        self.client.on("connect_error", self._refused)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self.events[event].append(data)
+        self._arrived.set()
+
+    async def _refused(self, data: Any) -> None:
+        self.refusal = data
+
+    async def connect(self) -> "SocketUser":
+        await self.client.connect(
+            self.url,
+            socketio_path=SOCKETIO_PATH,
+            auth={"token": self.token},
+            transports=self.transports,
+            wait_timeout=10,
+        )
+        return self
+
+    async def call(self, event: str, data: Any, within: float = 10) -> Any:
+        return await self.client.call(event, data, timeout=within)
+
+    async def wait_for(self, event: str, predicate=lambda _data: True, within: float = 10) -> Any:
+        """The first recorded `event` payload matching `predicate`, waiting up to `within` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            for data in self.events[event]:
+                if predicate(data):
+                    return data
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {event!r} event matched within {within} s; got {dict(self.events)}")
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    async def close(self) -> None:
+        if self.client.connected and self.client.transport() == "polling":
+            # python-engineio's client waits for its pending long-poll GET, which the server answers
+            # only at the next ping (25 s); browsers abort that request instead, and so do we.
+            await self.client.eio.disconnect(abort=True)
+            return
+        await self.client.disconnect()
