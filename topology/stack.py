@@ -156,7 +156,7 @@ class Topology:
         result = self._relay_command("migrate", check=False)
         if result.returncode != 0:
             raise RuntimeError(f"`relay migrate` failed (exit {result.returncode}):\n{result.stderr.strip()}")
-        return []
+        return [result.stdout.strip() or f"migrated database {self.database}"]
 
     def _start_replicas(self) -> list[str]:
         if self.replicas.supervisor_pid():
