@@ -24,8 +24,6 @@ def up(topology: Topology) -> int:
         return 0
     for line in topology.start():
         print(f"  {line}")
-    for note in topology.notes:
-        print(f"  note: {note}")
     print("Smoke verification through haproxy:")
     for line in run_smoke(topology):
         print(f"  ok: {line}")

@@ -91,6 +91,7 @@ class ChatUser:
             await self.sio.eio.http.close()
         await disconnecting
 
+
 async def create_shared_channel(owner: ChatUser, *others: ChatUser, name: str) -> str:
     """A public channel created by `owner` and joined by `others` (before they connect: rooms are
     joined at connect, DESIGN §4a)."""

@@ -5,12 +5,10 @@ import json
 from collections.abc import Callable
 
 import httpx
-import pytest
 
 from topology import Topology
 from topology.layout import REPLICA_NAMES, STICKY_COOKIE
 
-pytestmark = pytest.mark.usefixtures("socket_layer")
 ENGINEIO = "/api/socketio/"
 
 
