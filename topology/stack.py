@@ -18,6 +18,9 @@ from topology.layout import APP_ROLE, DATABASE_NAME, OWNER_ROLE, REPO_ROOT, UPLO
 from topology.processes import port_open
 from topology.replicas import ReplicaSet
 
+# The service's command line, from the virtualenv this package runs in.
+RELAY = str(Path(sys.executable).with_name("relay"))
+
 
 @dataclass
 class Component:
@@ -134,15 +137,13 @@ class Topology:
         return done
 
     def _relay_command(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        relay = str(Path(sys.executable).with_name("relay"))
         return subprocess.run(  # noqa: S603  # fixed argv
-            [relay, *args], env=self.process_env(), capture_output=True, text=True, check=check, timeout=120
+            [RELAY, *args], env=self.process_env(), capture_output=True, text=True, check=check, timeout=120
         )
 
     def run_relay(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`relay <args>` with this topology's settings, output passed straight through."""
-        relay = str(Path(sys.executable).with_name("relay"))
-        return subprocess.run([relay, *args], env=self.process_env(), check=False, text=True)  # noqa: S603
+        return subprocess.run([RELAY, *args], env=self.process_env(), check=False, text=True)  # noqa: S603
 
     def _migrate(self) -> list[str]:
         result = self._relay_command("migrate", check=False)
@@ -235,7 +236,7 @@ class Topology:
         p = self.ports
         replica_pids = self.replicas.pids()
         own_pg, own_redis = postgres_server.running_pid(self.layout), redis_server.running_pid(self.layout)
-        listed = [
+        return [
             Component("haproxy", haproxy.running_pid(self.layout), f"{self.url} (http :{p.http})", True),
             Component("supervisor", self.replicas.supervisor_pid(), "", True),
             *(
@@ -246,7 +247,6 @@ class Topology:
             Component("postgres", own_pg, f"127.0.0.1:{p.postgres}/{self.database}", bool(own_pg)),
             Component("redis", own_redis, f"127.0.0.1:{p.redis}", bool(own_redis)),
         ]
-        return listed
 
     def running(self) -> bool:
         return all(c.pid for c in self.components() if c.owned)
