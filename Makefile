@@ -31,7 +31,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check app/src tests topology
+	$(BIN)/ruff check app/src app/migrations tests topology
 
 # The local production topology (topology/): haproxy -> 2 supervised replicas -> Postgres, Redis, moto.
 up: venv system-deps

@@ -27,6 +27,7 @@ from relay.ratelimit import RateLimiter
 from relay.realtime.hub import Hub
 from relay.realtime.server import SOCKETIO_PATH, create_socket_server
 from relay.runtime import Runtime
+from relay.services.message_writer import MessageWriter
 from relay.services.readiness import Readiness
 from relay.settings import Settings
 
@@ -43,13 +44,15 @@ def _build_runtime(settings: Settings) -> Runtime:
     verifier = TokenVerifier(
         key_source(settings), issuer=settings.auth_issuer, allowed_origins=settings.allowed_origins
     )
+    sessions = create_session_factory(engine)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=create_session_factory(engine),
+        sessions=sessions,
         redis=redis,
         verifier=verifier,
         rate_limiter=RateLimiter(redis, settings),
+        message_writer=MessageWriter(sessions),
     )
 
 

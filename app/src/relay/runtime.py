@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from relay.auth.verifier import TokenVerifier
 from relay.ratelimit import RateLimiter
+from relay.services.message_writer import MessageWriter
 from relay.services.users import KnownUsers
 from relay.settings import Settings
 
@@ -19,5 +20,6 @@ class Runtime:
     redis: Redis
     verifier: TokenVerifier
     rate_limiter: RateLimiter
+    message_writer: MessageWriter
     known_users: KnownUsers = field(default_factory=KnownUsers)
     draining: bool = False

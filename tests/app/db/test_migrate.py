@@ -28,7 +28,7 @@ def test_migrate_twice_is_a_no_op_the_second_time(fresh_env) -> None:
     _db, env = fresh_env
     first, second = run_relay(env, "migrate"), run_relay(env, "migrate")
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
-    assert "head 0001" in second.stdout
+    assert "head 0002" in second.stdout
 
 
 def test_database_ahead_of_the_code_exits_0_with_a_message(fresh_env) -> None:

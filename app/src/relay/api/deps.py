@@ -11,6 +11,7 @@ from relay.errors import RelayError
 from relay.logging import bind_user_id
 from relay.realtime.hub import Hub
 from relay.runtime import Runtime
+from relay.services.message_writer import MessageWriter
 from relay.services.users import ensure_user
 from relay.settings import Settings
 
@@ -27,6 +28,13 @@ def get_hub(request: Request) -> Hub:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+def get_message_writer(runtime: RuntimeDep) -> MessageWriter:
+    return runtime.message_writer
+
+
+MessageWriterDep = Annotated[MessageWriter, Depends(get_message_writer)]
 
 
 def get_settings(runtime: RuntimeDep) -> Settings:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from relay.api.deps import CurrentUser, DbSession, HubDep, SettingsDep
+from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep
 from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
 
@@ -41,10 +41,12 @@ async def post_message(
     user: CurrentUser,
     hub: HubDep,
     settings: SettingsDep,
+    writer: MessageWriterDep,
 ) -> MessageOut:
     """Post a message (201); a retried `client_msg_id` returns the original (200), never a duplicate."""
     message, created = await messages.post_message(
         session,
+        writer,
         user.user_id,
         channel_id,
         body=body.body,

@@ -110,6 +110,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             async with runtime.sessions() as session:
                 message, created = await messages.post_message(
                     session,
+                    runtime.message_writer,
                     user_id,
                     request.channel_id,
                     body=request.body,

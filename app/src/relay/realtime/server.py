@@ -2,38 +2,21 @@
 
 import socketio
 
-from relay.metrics import record_messages_delivered
 from relay.realtime.events import register_events
+from relay.realtime.fanout import RelayClientManager
 from relay.realtime.hub import Hub
 from relay.realtime.presence import PresenceTracker
 from relay.realtime.rooms import RoomSync
 from relay.runtime import Runtime
 
 SOCKETIO_PATH = "api/socketio"
-NAMESPACE = "/"
-
-
-class CountingRedisManager(socketio.AsyncRedisManager):
-    """Counts message:new deliveries to this replica's sockets, for broadcasts from any replica.
-
-    `_handle_emit` is where AsyncPubSubManager hands every broadcast (local or from Redis) to this
-    process's sockets; counting the room there costs one dict lookup per broadcast.
-    """
-
-    async def _handle_emit(self, message: dict) -> None:
-        await super()._handle_emit(message)
-        room = message.get("room")
-        if message.get("event") == "message:new" and isinstance(room, str):
-            record_messages_delivered(
-                len(self.rooms.get(message.get("namespace") or NAMESPACE, {}).get(room, ()))
-            )
 
 
 def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
     settings = runtime.settings
     sio = socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=CountingRedisManager(settings.redis_url, channel="relay:socketio"),
+        client_manager=RelayClientManager(settings.redis_url, channel="relay:socketio"),
         cors_allowed_origins=settings.allowed_origins,
         transports=["websocket", "polling"],
         # DESIGN §4 socket timing: ping every 25 s, give up after 60 s (the ALB idle timeout is 120 s).

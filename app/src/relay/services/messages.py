@@ -8,39 +8,17 @@ per-channel sequence without holes, so a client that keeps the last seq it saw c
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.db.models import Membership, Message
 from relay.errors import RelayError, not_found
 from relay.services.channels import member_channel
 from relay.services.ids import new_id
+from relay.services.message_writer import MessageWriter
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
-
-# One round trip on the hot path. The counter row is locked by the UPDATE until commit, so concurrent
-# senders to a channel get consecutive seqs. The UPDATE only matches when the author is a member. If the
-# INSERT hits the (author, client_msg_id) constraint it inserts nothing, and the caller rolls back, which
-# also undoes the counter increment: a retried send never leaves a hole.
-_POST = text("""
-WITH allocated AS (
-    UPDATE channels SET last_seq = last_seq + 1
-    WHERE id = :channel_id
-      AND EXISTS (SELECT 1 FROM memberships WHERE channel_id = :channel_id AND user_id = :author_id)
-    RETURNING last_seq
-), inserted AS (
-    INSERT INTO messages (id, channel_id, seq, author_id, body, client_msg_id, parent_id)
-    SELECT :id, :channel_id, last_seq, :author_id, :body, :client_msg_id, :parent_id FROM allocated
-    ON CONFLICT (author_id, client_msg_id) DO NOTHING
-    RETURNING id, channel_id, seq, author_id, body, client_msg_id, parent_id,
-              created_at, edited_at, deleted_at
-), read AS (
-    UPDATE memberships SET last_read_seq = inserted.seq FROM inserted
-    WHERE memberships.channel_id = :channel_id AND memberships.user_id = :author_id
-)
-SELECT * FROM inserted
-""")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -75,24 +53,20 @@ def check_body(body: str, max_chars: int) -> str:
     return body
 
 
-async def _original(
-    session: AsyncSession, author_id: str, client_msg_id: str, channel_id: str
-) -> Message | None:
-    original = await session.scalar(
-        select(Message).where(Message.author_id == author_id, Message.client_msg_id == client_msg_id)
-    )
-    if original is not None and original.channel_id != channel_id:
+def _retried_original(row: Row, client_msg_id: str, channel_id: str) -> dict[str, Any]:
+    if row.channel_id != channel_id:
         raise RelayError(
             "client_msg_id_reused",
             f"client_msg_id {client_msg_id} was already used for a message in another channel; "
             "generate a new one per message",
             409,
         )
-    return original
+    return payload(row)
 
 
 async def post_message(
     session: AsyncSession,
+    writer: MessageWriter,
     author_id: str,
     channel_id: str,
     *,
@@ -103,37 +77,22 @@ async def post_message(
 ) -> tuple[dict[str, Any], bool]:
     """Store a message; returns (message, created). A retried client_msg_id returns the original."""
     check_body(body, max_chars)
-    if parent_id is not None:
-        parent = await session.scalar(
-            select(Message.id).where(Message.id == parent_id, Message.channel_id == channel_id)
-        )
-        if parent is None:
-            await member_channel(session, channel_id, author_id)
-            raise not_found(f"parent message {parent_id}")
-    row = (
-        await session.execute(
-            _POST,
-            {
-                "id": new_id(),
-                "channel_id": channel_id,
-                "author_id": author_id,
-                "body": body,
-                "client_msg_id": client_msg_id,
-                "parent_id": parent_id,
-            },
-        )
-    ).first()
-    if row is not None:
-        await session.commit()
-        return payload(row), True
-    await session.rollback()
-    await member_channel(session, channel_id, author_id)
-    original = await _original(session, author_id, client_msg_id, channel_id)
-    if original is None:
-        # Allocation succeeded but the insert did not, yet no original exists: a concurrent retry
-        # of this very message is still in flight. Let the client retry it once more.
-        raise RelayError("retry", "a send with this client_msg_id is in progress; retry", 409)
-    return payload(original), False
+    row = await writer.write(
+        channel_id,
+        {
+            "id": new_id(),
+            "author_id": author_id,
+            "body": body,
+            "client_msg_id": client_msg_id,
+            "parent_id": parent_id,
+        },
+    )
+    if row is None:  # refused: say why, without telling a non-member anything
+        await member_channel(session, channel_id, author_id)
+        raise not_found(f"parent message {parent_id}" if parent_id else f"channel {channel_id}")
+    if not row.created:
+        return _retried_original(row, client_msg_id, channel_id), False
+    return payload(row), True
 
 
 def _clamp(limit: int | None) -> int:
