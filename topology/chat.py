@@ -14,6 +14,7 @@ import httpx
 import socketio
 import yarl
 
+from topology.errors import TopologyError
 from topology.layout import STICKY_COOKIE
 
 SOCKETIO_PATH = "api/socketio"
@@ -73,7 +74,7 @@ class ChatUser:
             timeout=10,
         )
         if not ack.get("ok"):
-            raise RuntimeError(f"message:send refused: {ack.get('error')}")
+            raise TopologyError(f"message:send refused: {ack.get('error')}")
         return ack["message"]
 
     async def next_message(self, wait_seconds: float = 10) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """The smoke verification `make up` ends with: health through haproxy, sign-in with a minted token,
-and a message between two users connected to different replicas. Raises on the first failure.
+and a message between two users connected to different replicas. Raises TopologyError on the first failure.
 """
 
 import asyncio
 import uuid
 
 from topology.chat import ChatUser, create_shared_channel
+from topology.errors import TopologyError
 from topology.layout import REPLICA_NAMES
 from topology.stack import Topology
 
@@ -23,7 +24,7 @@ async def _message_across_replicas(topology: Topology, alice_token: str, bob_tok
         while (received := await bob.next_message(wait_seconds=10))["id"] != sent["id"]:
             pass
         if received["body"] != body:
-            raise AssertionError(f"bob received {received['body']!r}, alice sent {body!r}")
+            raise TopologyError(f"bob received {received['body']!r}, alice sent {body!r}")
     finally:
         await alice.close()
         await bob.close()
@@ -35,16 +36,14 @@ def run_smoke(topology: Topology) -> list[str]:
     with topology.client() as client:
         response = client.get("/healthz")
         if response.status_code != 200:
-            raise AssertionError(
-                f"GET {topology.url}/healthz through haproxy answered {response.status_code}"
-            )
+            raise TopologyError(f"GET {topology.url}/healthz through haproxy answered {response.status_code}")
     passed.append(f"GET {topology.url}/healthz -> 200 (TLS verified with {topology.layout.ca_cert.name})")
 
     alice, bob = topology.token("smoke-alice"), topology.token("smoke-bob")
     with topology.client(headers={"Authorization": f"Bearer {alice}"}) as client:
         me = client.get("/api/me")
         if me.status_code != 200:
-            raise AssertionError(f"sign-in failed: GET /api/me with a minted token answered {me.status_code}")
+            raise TopologyError(f"sign-in failed: GET /api/me with a minted token answered {me.status_code}")
     passed.append("sign-in: GET /api/me with a token from `relay token` -> 200")
     passed.append(asyncio.run(_message_across_replicas(topology, alice, bob)))
     return passed

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from topology import certs, database, haproxy, postgres_server, redis_server, s3
+from topology.errors import TopologyError
 from topology.layout import APP_ROLE, DATABASE_NAME, OWNER_ROLE, REPO_ROOT, UPLOADS_BUCKET, Layout, Ports
 from topology.processes import port_open
 from topology.replicas import ReplicaSet
@@ -109,7 +110,7 @@ class Topology:
 
     def _require_free(self, port: int, what: str, variable: str) -> None:
         if port_open(port):
-            raise RuntimeError(
+            raise TopologyError(
                 f"port {port} for {what} is taken by a process this topology did not start: "
                 f"stop it, or choose another port with {variable}=<port>"
             )
@@ -148,7 +149,9 @@ class Topology:
     def _migrate(self) -> list[str]:
         result = self._relay_command("migrate", check=False)
         if result.returncode != 0:
-            raise RuntimeError(f"`relay migrate` failed (exit {result.returncode}):\n{result.stderr.strip()}")
+            raise TopologyError(
+                f"`relay migrate` failed (exit {result.returncode}):\n{result.stderr.strip()}"
+            )
         return [result.stdout.strip() or f"migrated database {self.database}"]
 
     def _start_replicas(self) -> list[str]:
@@ -184,13 +187,13 @@ class Topology:
             try:
                 self.wait_replica_serving(name, timeout=timeout)
                 self.wait_replica_state(name, "UP", timeout=timeout)
-            except TimeoutError as error:
+            except TopologyError as error:
                 logs = f"{self.layout.log_file(f'replica-{name}')} and {self.layout.log_file('supervisor')}"
-                raise TimeoutError(f"{error}; see {logs}") from error
+                raise TopologyError(f"{error}; see {logs}") from error
         with self.client() as client:
             response = client.get("/healthz")
         if response.status_code != 200:
-            raise TimeoutError(f"GET {self.url}/healthz through haproxy answered {response.status_code}")
+            raise TopologyError(f"GET {self.url}/healthz through haproxy answered {response.status_code}")
 
     def wait_replica_serving(self, name: str, timeout: float = 30) -> None:
         """Wait until replica `name` itself answers /healthz (haproxy may not have seen it go down yet)."""
@@ -203,7 +206,7 @@ class Topology:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"replica {name} did not answer {url} within {timeout:.0f} s")
+        raise TopologyError(f"replica {name} did not answer {url} within {timeout:.0f} s")
 
     def wait_replica_state(self, name: str, state: str, timeout: float = 20) -> None:
         """Wait until haproxy's health checks report replica `name` exactly `state` (`UP`, `DOWN`;
@@ -214,7 +217,7 @@ class Topology:
                 return
             time.sleep(0.1)
         states = haproxy.server_states(self.layout)
-        raise TimeoutError(f"replica {name} not {state} in haproxy within {timeout:.0f} s: {states}")
+        raise TopologyError(f"replica {name} not {state} in haproxy within {timeout:.0f} s: {states}")
 
     # --- stop and status ---------------------------------------------------------------------
     def stop(self) -> list[str]:
