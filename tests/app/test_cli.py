@@ -1,6 +1,7 @@
 """`relay token` prints only a token, and only in local mode (SERVICE-CONTRACT)."""
 
 import httpx
+import jwt
 
 from tests.utils.relay_process import run_relay
 from tests.utils.tokens import new_user_id
@@ -33,3 +34,21 @@ def test_signing_key_in_production_settings_refuses_to_start(relay_env) -> None:
     result = run_relay({**env, "RELAY_ENVIRONMENT": "prod"}, "serve")
     assert result.returncode == 2
     assert "RELAY_LOCAL_SIGNING_KEY_FILE" in result.stderr
+
+
+def test_keygen_writes_a_private_key_only_its_owner_can_read(relay_env, tmp_path) -> None:
+    private, public = tmp_path / "local" / "signing.pem", tmp_path / "local" / "signing.pub.pem"
+    result = run_relay(relay_env, "keygen", "--private", str(private), "--public", str(public))
+    assert result.returncode == 0, result.stderr
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert b"BEGIN PRIVATE KEY" in private.read_bytes() and b"BEGIN PUBLIC KEY" in public.read_bytes()
+    env = {
+        **relay_env,
+        "RELAY_LOCAL_SIGNING_KEY_FILE": str(private),
+        "RELAY_AUTH_PUBLIC_KEY_FILE": str(public),
+    }
+    token = run_relay(env, "token", "--user", "alice").stdout.strip()
+    assert (
+        jwt.decode(token, public.read_bytes(), algorithms=["RS256"], options={"verify_aud": False})["sub"]
+        == "alice"
+    )

@@ -152,3 +152,11 @@ def test_oversize_request_body_is_413_with_the_error_body(room) -> None:
     response = _post(alice, channel_id, "x" * 70_000)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_every_4xx_a_route_answers_is_declared_with_the_error_body(room) -> None:
+    alice, _bob, _channel_id = room
+    document = alice.get("/openapi.json").json()
+    edit = document["paths"]["/api/channels/{channel_id}/messages/{message_id}"]["patch"]["responses"]
+    for status in ("400", "401", "403", "404", "409", "413", "422", "429"):
+        assert edit[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody"), status

@@ -42,6 +42,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
             "--report-dir",
             str(tmp_path),
         ],
+        cwd=tmp_path,  # schemathesis keeps its caches in the working directory
         capture_output=True,
         text=True,
         timeout=240,

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep
+from relay.api.errors import responses
 from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
 
@@ -61,7 +62,7 @@ async def post_message(
     return MessageOut.model_validate(message)
 
 
-@router.patch("/{message_id}")
+@router.patch("/{message_id}", responses=responses(403))
 async def edit_message(
     channel_id: ChannelIdPath,
     message_id: MessageIdPath,
@@ -79,7 +80,7 @@ async def edit_message(
     return MessageOut.model_validate(message)
 
 
-@router.delete("/{message_id}")
+@router.delete("/{message_id}", responses=responses(403))
 async def delete_message(
     channel_id: ChannelIdPath, message_id: MessageIdPath, session: DbSession, user: CurrentUser, hub: HubDep
 ) -> MessageOut:

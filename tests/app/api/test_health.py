@@ -54,6 +54,8 @@ def test_redis_outage_fails_readiness_but_not_rest_reads_and_recovers(own_redis_
     assert api.get("/channels").status_code == 200
     posted = api.post(f"/channels/{channel['id']}/messages", json={"body": "during", "client_msg_id": "d"})
     assert posted.status_code == 201  # committed; sockets catch up with ?after=N
+    assert api.put("/me/status", json={"status": "away"}).status_code == 200
+    assert api.get("/users", params={"q": "user"}).status_code == 200  # presence reads as offline
 
     redis.resume()
     wait_for_http(f"{server.url}/readyz", timeout=20)
