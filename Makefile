@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps
+.PHONY: help venv system-deps test lint up down clean status token js-deps bench preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -16,6 +16,9 @@ help:
 	@echo "make test      set up and run every test suite"
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
+	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
+	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
+	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
 # One virtualenv for the service, the Pulumi program and the test tools; rebuilt when a pin changes.
 $(STAMP): app/requirements.lock app/pyproject.toml requirements-dev.txt $(wildcard requirements.txt)
@@ -31,7 +34,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check app/src app/migrations tests topology
+	$(BIN)/ruff check app/src app/migrations infra tests topology loadtests
 
 # The local production topology (topology/): haproxy -> 2 supervised replicas -> Postgres, Redis, moto.
 up: venv system-deps
@@ -64,7 +67,41 @@ $(JS_STAMP): tests/e2e/js/package.json tests/e2e/js/package-lock.json
 
 js-deps: $(JS_STAMP)
 
+# Fan-out benchmark against the running `make up` topology (README, "Performance").
+# BENCH_ARGS, e.g. "--find-max --p99-limit-ms 250"; the default is the 4,000 deliveries/s gate.
+FANOUT_STAMP := loadtests/fanout/node_modules/.installed
+$(FANOUT_STAMP): loadtests/fanout/package.json loadtests/fanout/package-lock.json
+	npm ci --prefix loadtests/fanout --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: venv $(FANOUT_STAMP)
+	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
+
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
 test: venv system-deps js-deps lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
+
+# Infrastructure (docs/platform-engineers.md). The Pulumi CLI and cloud credentials are the
+# operator's: nothing here installs them or reads them. The policy pack runs on every preview and
+# deploy; staging relaxes only what infra/policy/config/staging.json lists.
+STACK ?= prod
+PULUMI ?= pulumi
+define pulumi_stack
+	@case "$(STACK)" in prod|staging) ;; *) echo "make $@: STACK must be prod or staging (Pulumi.<stack>.yaml), not '$(STACK)'" >&2; exit 2;; esac
+	@command -v $(PULUMI) >/dev/null 2>&1 || { \
+	  echo "make $@: the Pulumi CLI is not installed, so nothing was previewed or deployed." >&2; \
+	  echo "  It needs: the Pulumi CLI (https://www.pulumi.com/docs/install/), 'pulumi login' to the state backend," >&2; \
+	  echo "  and AWS credentials for the $(STACK) account (e.g. 'aws sso login --profile relay-$(STACK)'," >&2; \
+	  echo "  then AWS_PROFILE=relay-$(STACK)). See docs/platform-engineers.md, 'Prerequisites'." >&2; \
+	  exit 1; }
+	$(PULUMI) $(1) --stack $(STACK) --policy-pack infra/policy $(POLICY_PACK_CONFIG)
+endef
+# The pack's per-stack config (infra/policy/config/<stack>.json), when the pack ships one.
+POLICY_PACK_CONFIG = $(if $(wildcard infra/policy/config/$(STACK).json),--policy-pack-config infra/policy/config/$(STACK).json)
+
+preview: venv
+	$(call pulumi_stack,preview)
+
+deploy: venv
+	$(call pulumi_stack,up)

@@ -4,6 +4,7 @@ can put two users on DIFFERENT replicas on purpose instead of hoping round-robin
 """
 
 import asyncio
+import contextlib
 import ssl
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +15,6 @@ import httpx
 import socketio
 import yarl
 
-from topology.errors import TopologyError
 from topology.layout import STICKY_COOKIE
 
 SOCKETIO_PATH = "api/socketio"
@@ -47,8 +47,8 @@ class ChatUser:
     async def connect(self) -> None:
         """Socket.IO handshake through haproxy with `auth: {token}`, pinned to `replica` when set."""
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context))
-        # In the cookie jar, not a header: python-engineio sends custom headers with the handshake
-        # only, while every long-polling request must carry the cookie (as a browser's would).
+        # In the session's cookie jar, not a one-off header: engine.io sends custom headers with the
+        # first polling request only, and every later poll must reach the same replica.
         session.cookie_jar.update_cookies(self._cookies(), response_url=yarl.URL(self.base_url))
         self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
         self.sio.on("message:new", self.received.put)
@@ -74,23 +74,25 @@ class ChatUser:
             timeout=10,
         )
         if not ack.get("ok"):
-            raise TopologyError(f"message:send refused: {ack.get('error')}")
+            raise RuntimeError(f"message:send refused: {ack.get('error')}")
         return ack["message"]
 
     async def next_message(self, wait_seconds: float = 10) -> dict[str, Any]:
         return await asyncio.wait_for(self.received.get(), wait_seconds)
 
     async def close(self) -> None:
-        if self.sio is None:
-            return
-        disconnecting = asyncio.create_task(self.sio.disconnect())
-        # On long-polling, python-engineio's graceful disconnect sends CLOSE and then waits for the
-        # pending GET, which the server only ends at its ping timeout (85 s): a second is plenty for
-        # CLOSE to go out, then closing the HTTP session ends that GET.
-        await asyncio.wait({disconnecting}, timeout=1)
-        if self.sio.eio.http is not None:
-            await self.sio.eio.http.close()
-        await disconnecting
+        if self.sio is not None:
+            await disconnect(self.sio)
+            if self.sio.eio.http is not None:
+                await self.sio.eio.http.close()
+
+
+async def disconnect(sio: socketio.AsyncClient, wait_seconds: float = 5) -> None:
+    """Disconnect without waiting out a parked long-poll. python-engineio's server answers a
+    client's CLOSE without waking the pending GET, so the client's disconnect() waits for that GET
+    to time out (about 65 s) over the polling transport; the session is already closed by then."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(sio.disconnect(), wait_seconds)
 
 
 async def create_shared_channel(owner: ChatUser, *others: ChatUser, name: str) -> str:

@@ -3,15 +3,16 @@
 import io
 import json
 import logging
-
-import sentry_sdk
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from relay.logging import REDACTED, RequestContext, bind_user_id, init_sentry, json_handler, request_context
 from relay.settings import Settings
-from tests.utils.asgi_client import asgi_client
-from tests.utils.edge_app import build_edge_test_app
 from tests.utils.sentry_sink import sentry_sink
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 
 
@@ -98,21 +99,40 @@ def test_sentry_is_off_without_a_dsn(settings: Settings) -> None:
     assert init_sentry(settings) is False
 
 
-async def test_sentry_reports_errors_without_credentials_or_bodies(settings: Settings) -> None:
+# The SDK patches threading and logging process-wide; it runs in a child process so that nothing
+# it installs outlives this test (an in-process init crashed later, unrelated tests). The secrets
+# reach the child through its environment: Sentry reports argv, so argv would leak them itself.
+SENTRY_CHILD = """
+import asyncio, os
+import sentry_sdk
+from tests.utils.asgi_client import asgi_client
+from tests.utils.edge_app import build_edge_test_app
+from tests.utils.settings import make_settings
+
+async def main(dsn, redis_url, jwt):
+    settings = make_settings(redis_url, sentry_dsn=dsn)
+    app = build_edge_test_app(settings)  # build_middleware_stack initialises Sentry
+    async with asgi_client(app) as client:
+        response = await client.get(
+            "/api/boom?token=query-secret",
+            headers={"Authorization": "Bearer " + jwt, "Cookie": "__session=cookie-secret"},
+        )
+    assert response.status_code == 500, response.status_code
+    sentry_sdk.flush(timeout=5)
+
+asyncio.run(main(os.environ["SINK_DSN"], os.environ["SINK_REDIS_URL"], os.environ["SINK_JWT"]))
+"""
+
+
+def test_sentry_reports_errors_without_credentials_or_bodies(settings: Settings) -> None:
     with sentry_sink() as (dsn, envelopes):
-        configured = settings.model_copy(update={"sentry_dsn": dsn})
-        try:
-            app = build_edge_test_app(configured)  # build_middleware_stack initialises Sentry
-            async with asgi_client(app) as client:
-                response = await client.get(
-                    "/api/boom?token=query-secret",
-                    headers={"Authorization": f"Bearer {JWT}", "Cookie": "__session=cookie-secret"},
-                )
-            assert response.status_code == 500
-            sentry_sdk.flush(timeout=5)
-        finally:
-            sentry_sdk.get_client().close()
-            sentry_sdk.init()  # back to a disabled client for the rest of the session
+        subprocess.run(
+            [sys.executable, "-c", SENTRY_CHILD],
+            env={**os.environ, "SINK_DSN": dsn, "SINK_REDIS_URL": str(settings.redis_url), "SINK_JWT": JWT},
+            check=True,
+            timeout=60,
+            cwd=REPO_ROOT,
+        )
     sent = b"".join(envelopes).decode()
     assert "deliberate failure for the 500 test" in sent, "the error should have been reported"
     for secret in (JWT, "query-secret", "cookie-secret"):

@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from relay.auth.minter import mint_token
-from relay.settings import Settings
+from relay.settings import load_settings
 from topology import Ports, Topology, database
 from topology.processes import free_port
+from topology.smoke import socket_layer_present
 
 SHARED_POSTGRES_PORT = 5432
 
@@ -55,12 +56,23 @@ def healthy(topology: Topology) -> Topology:
 
 @pytest.fixture(scope="session")
 def mint(topology: Topology) -> Callable[[str], str]:
-    """Tokens from the service's own local minter (what `relay token` runs), in-process for speed,
-    with the replicas' settings, for a user name made unique per call."""
-    fields = {key.removeprefix("RELAY_").lower(): value for key, value in topology.relay_env().items()}
-    settings = Settings(**{key: value for key, value in fields.items() if key in Settings.model_fields})
+    """Tokens from the service's own local minter (what `relay token` runs) with the replicas'
+    settings, for a user name made unique per call. In-process: a `relay token` process per user
+    costs about two seconds of start-up, and the fault test needs twenty users."""
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, value in topology.relay_env().items():
+            patch.setenv(variable, value)
+        settings = load_settings()
 
     def mint_for(name: str) -> str:
         return mint_token(settings, f"{name}-{uuid.uuid4().hex[:8]}")
 
     return mint_for
+
+
+@pytest.fixture(scope="session")
+def socket_layer(topology: Topology) -> None:
+    if not socket_layer_present(topology):
+        pytest.skip(
+            "this build of relay has no Socket.IO server at /api/socketio yet (app branch not merged)"
+        )

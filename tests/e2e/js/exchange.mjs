@@ -46,10 +46,10 @@ try {
   if (!ack.ok) fail(`message:send refused: ${JSON.stringify(ack.error)}`);
   const message = await received;
   const transports = [sender.io.engine.transport.name, receiver.io.engine.transport.name];
+  clearTimeout(deadline);
   sender.disconnect();
   receiver.disconnect();
-  clearTimeout(deadline);
-  // Exit explicitly: a closed polling transport can leave keep-alive sockets that hold Node open.
+  // Exit once the result is flushed: the polling transport's HTTP agent keeps the loop alive.
   process.stdout.write(JSON.stringify({ sent: ack.message, received: message, transports }), () => process.exit(0));
 } catch (error) {
   fail(error.message);

@@ -81,11 +81,16 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             await hub.announce(identity.user_id)
 
     @sio.event
-    async def disconnect(sid: str, *_reason: Any) -> None:
+    async def disconnect(sid: str, *reason: Any) -> None:
         user_id = users.pop(sid, None)
         if user_id is None:
             return
         record_socket_disconnected()
+        # One JSON line per disconnect: CloudWatch's AppSocketDisconnectSpike alarm counts these.
+        log.info(
+            "socket disconnected",
+            extra={"event": "socket.disconnect", "reason": str(reason[0]) if reason else "unknown"},
+        )
         try:
             went_offline = await hub.presence.disconnected(user_id, sid)
         except (RedisError, OSError) as error:

@@ -1,0 +1,252 @@
+"""Relay on AWS: composes one component per concern and exports what operators need."""
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this directory as a script (runpy.run_path("infra/")), which puts infra/ itself on
+# sys.path; the `infra.*` imports below need the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.app import App, AppArgs
+from infra.backup import Backup, BackupArgs
+from infra.cache import Cache, CacheArgs
+from infra.cluster import Cluster, ClusterArgs
+from infra.config import load_settings
+from infra.database import Database, DatabaseArgs
+from infra.edge import Edge, EdgeArgs
+from infra.firewall import Firewall, FirewallArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.network import Network, NetworkArgs
+from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
+from infra.registry import Registry, RegistryArgs
+from infra.storage import Storage, StorageArgs
+
+settings = load_settings()
+prefix = settings.name_prefix
+APP_NAMESPACE = "relay"
+# Every AWS resource goes through this provider (default providers are disabled in the stack
+# YAML), so every resource carries these tags; other regions are set per resource (`region=`).
+aws_provider = aws.Provider(
+    "aws",
+    region=settings.region,
+    default_tags={
+        "tags": {
+            "project": "relay",
+            "environment": settings.environment,
+            "stack": settings.stack,
+            "managed-by": "pulumi",
+        }
+    },
+)
+opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
+
+registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name=prefix), opts)
+OperatorSecrets(
+    f"{prefix}-secrets",
+    OperatorSecretsArgs(
+        name_prefix=prefix,
+        values={
+            "clerk-secret-key": settings.clerk_secret_key,
+            "alarm-webhook-url": settings.alarm_webhook_url,
+            "cdn-signer-private-key": settings.cdn_signer_private_key,
+        },
+    ),
+    opts,
+)
+network = Network(
+    f"{prefix}-net",
+    NetworkArgs(
+        region=settings.region,
+        cidr=settings.vpc_cidr,
+        availability_zones=settings.availability_zones,
+        nat_gateway_per_az=settings.nat_gateway_per_az,
+        cluster_name=prefix,
+        flow_log_retention_days=settings.log_retention_days,
+    ),
+    opts,
+)
+firewall = Firewall(
+    f"{prefix}-waf",
+    FirewallArgs(
+        rate_limit_per_5min=settings.waf_rate_limit_per_5min,
+        log_retention_days=settings.log_retention_days,
+        shield_advanced=settings.shield_advanced,
+    ),
+    opts,
+)
+storage = Storage(
+    f"{prefix}-storage",
+    StorageArgs(
+        name_prefix=prefix,
+        region=settings.region,
+        backup_region=settings.backup_region,
+        app_origin=settings.app_url,
+        files_domain=settings.files_domain,
+        zone_id=settings.hosted_zone_id,
+        cdn_signer_public_key_pem=settings.cdn_public_key_pem,
+        cdn_web_acl_arn=firewall.global_acl_arn,
+        cdn_price_class=settings.cdn_price_class,
+        shield_advanced=settings.shield_advanced,
+        noncurrent_version_days=settings.uploads_noncurrent_version_days,
+        access_log_retention_days=settings.access_log_retention_days,
+    ),
+    opts,
+)
+edge = Edge(
+    f"{prefix}-edge",
+    EdgeArgs(
+        domain_name=settings.domain,
+        zone_id=settings.hosted_zone_id,
+        vpc_id=network.vpc_id,
+        vpc_cidr=settings.vpc_cidr,
+        public_subnet_ids=network.public_subnet_ids,
+        access_log_bucket=storage.logs_bucket_name,
+        web_acl_arn=firewall.regional_acl_arn,
+        shield_advanced=settings.shield_advanced,
+    ),
+    opts,
+)
+cluster = Cluster(
+    f"{prefix}-eks",
+    ClusterArgs(
+        cluster_name=prefix,
+        region=settings.region,
+        kubernetes_version=settings.eks_version,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        public_access_cidrs=settings.eks_public_access_cidrs,
+        node_instance_types=settings.eks_node_instance_types,
+        node_min_size=settings.eks_node_min_size,
+        node_desired_size=settings.eks_node_desired_size,
+        node_max_size=settings.eks_node_max_size,
+        deployer_role_arn=settings.eks_deployer_role_arn,
+        oncall_role_arn=settings.eks_oncall_role_arn,
+        app_namespace=APP_NAMESPACE,
+        log_retention_days=settings.log_retention_days,
+        lb_controller_chart_version=settings.lb_controller_chart_version,
+        target_group_arn=edge.target_group_arn,
+    ),
+    opts,
+)
+database = Database(
+    f"{prefix}-db",
+    DatabaseArgs(
+        identifier=prefix,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.database_subnet_ids,
+        client_security_group_id=cluster.security_group_id,
+        instance_class=settings.db_instance_class,
+        engine_version=settings.db_engine_version,
+        allocated_storage_gb=settings.db_allocated_storage_gb,
+        max_allocated_storage_gb=settings.db_max_allocated_storage_gb,
+        multi_az=settings.db_multi_az,
+        backup_retention_days=settings.db_backup_retention_days,
+        max_connections=settings.db_max_connections,
+        performance_insights_retention_days=settings.db_performance_insights_retention_days,
+        monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
+        log_retention_days=settings.log_retention_days,
+    ),
+    opts,
+)
+cache = Cache(
+    f"{prefix}-cache",
+    CacheArgs(
+        replication_group_id=prefix,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.database_subnet_ids,
+        client_security_group_id=cluster.security_group_id,
+        node_type=settings.cache_node_type,
+        engine_version=settings.cache_engine_version,
+        node_count=settings.cache_node_count,
+        snapshot_retention_days=settings.cache_snapshot_retention_days,
+        log_retention_days=settings.log_retention_days,
+    ),
+    opts,
+)
+app = App(
+    f"{prefix}-app",
+    AppArgs(
+        environment=settings.environment,
+        namespace=APP_NAMESPACE,
+        image=settings.app_image,
+        region=settings.region,
+        public_url=settings.app_url,
+        files_domain=settings.files_domain,
+        auth_issuer=settings.auth_issuer,
+        auth_jwks_url=settings.auth_jwks_url,
+        vpc_cidr=settings.vpc_cidr,
+        min_replicas=settings.app_min_replicas,
+        max_replicas=settings.app_max_replicas,
+        cpu_request=settings.app_cpu_request,
+        memory_request=settings.app_memory_request,
+        memory_limit=settings.app_memory_limit,
+        db_pool_size=settings.app_db_pool_size,
+        database_address=database.address,
+        database_port=database.port,
+        database_master_secret_arn=database.master_secret_arn,
+        database_key_arn=database.key_arn,
+        redis_address=cache.primary_endpoint,
+        redis_port=cache.port,
+        redis_auth_token=cache.auth_token.result,
+        uploads_bucket=storage.uploads_bucket_name,
+        uploads_bucket_arn=storage.uploads_bucket_arn,
+        uploads_key_arn=storage.uploads_key_arn,
+        cdn_key_pair_id=storage.cdn_key_pair_id,
+        target_group_arn=edge.target_group_arn,
+        alb_security_group_id=edge.security_group_id,
+        oidc_provider=cluster.oidc_provider,
+        lb_controller=cluster.lb_controller.release,
+        clerk_secret_key=settings.clerk_secret_key,
+        cdn_signer_private_key=settings.cdn_signer_private_key,
+    ),
+    pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider}),
+)
+
+monitoring = Monitoring(
+    f"{prefix}-monitoring",
+    MonitoringArgs(
+        name_prefix=prefix,
+        environment=settings.environment,
+        region=settings.region,
+        domain=settings.domain,
+        app_namespace=APP_NAMESPACE,
+        application_log_group=cluster.application_log_group,
+        runbook_base_url=settings.runbook_base_url,
+        alarm_emails=settings.alarm_emails,
+        alarm_webhook_url=settings.alarm_webhook_url,
+        alb_arn_suffix=edge.alb_arn_suffix,
+        target_group_arn_suffix=edge.target_group_arn_suffix,
+        db_identifier=database.identifier,
+        db_allocated_storage_gb=settings.db_allocated_storage_gb,
+        db_max_connections=settings.db_max_connections,
+        cache_member_ids=cache.member_ids,
+        distribution_id=storage.distribution_id,
+        regional_acl_name=firewall.regional_acl_name,
+        global_acl_name=firewall.global_acl_name,
+    ),
+    opts,
+)
+Backup(
+    f"{prefix}-backup",
+    BackupArgs(
+        name_prefix=prefix,
+        backup_region=settings.backup_region,
+        retention_days=settings.backup_retention_days,
+        database_arn=database.arn,
+        db_subnet_group_name=database.subnet_group_name,
+        db_security_group_id=database.security_group_id,
+    ),
+    opts,
+)
+
+pulumi.export("appUrl", settings.app_url)
+pulumi.export("filesDomain", settings.files_domain)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("databaseEndpoint", database.endpoint)
+pulumi.export("alarmTopicArn", monitoring.topic_arn)
+pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("imageRepositoryUrl", registry.repository_url)
