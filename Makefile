@@ -7,11 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down status token js-deps bench preview deploy
+.PHONY: help venv system-deps test lint up down clean status token js-deps bench preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
 	@echo "make down      stop what make up started (data kept)"
+	@echo "make clean     make down, then remove the local state in .local/"
 	@echo "make test      set up and run every test suite"
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
@@ -41,6 +42,11 @@ up: venv system-deps
 
 down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m topology down; else echo "make down: nothing to stop"; fi
+
+# Local state only (.local/: certificates, keys, logs, an own Redis/Postgres if make up started one);
+# the machine's shared Postgres keeps the relay database.
+clean: down
+	rm -rf .local
 
 status: venv
 	@$(BIN)/python -m topology status

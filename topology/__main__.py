@@ -5,6 +5,7 @@
 import argparse
 import sys
 
+from topology.errors import TopologyError
 from topology.smoke import run_smoke
 from topology.stack import Topology
 
@@ -24,8 +25,6 @@ def up(topology: Topology) -> int:
         return 0
     for line in topology.start():
         print(f"  {line}")
-    for note in topology.notes:
-        print(f"  note: {note}")
     print("Smoke verification through haproxy:")
     for line in run_smoke(topology):
         print(f"  ok: {line}")
@@ -63,7 +62,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "up":
         recorded = Topology.recorded()
-        return up(recorded if recorded.running() else Topology())
+        try:
+            return up(recorded if recorded.running() else Topology())
+        except TopologyError as error:
+            print(
+                f"make up failed: {error}\n"
+                "Fix that, then run `make up` again; `make down` stops what started.",
+                file=sys.stderr,
+            )
+            return 1
     topology = Topology.recorded()
     if args.command == "down":
         return down(topology)

@@ -8,6 +8,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 
+from topology.errors import TopologyError
 from topology.layout import STICKY_COOKIE, Layout, Ports
 from topology.processes import read_pid, spawn_daemon, stop_from_pid_file, wait_for_port
 
@@ -108,7 +109,7 @@ def start(ports: Ports, layout: Layout, check: HealthCheck) -> int:
         [binary, "-c", "-q", "-f", str(layout.haproxy_config)], capture_output=True, text=True, check=False
     )
     if validation.returncode != 0:
-        raise RuntimeError(f"haproxy rejected {layout.haproxy_config}: {validation.stderr.strip()}")
+        raise TopologyError(f"haproxy rejected {layout.haproxy_config}: {validation.stderr.strip()}")
     pid = spawn_daemon(
         [binary, "-db", "-f", str(layout.haproxy_config)],
         pid_file=layout.pid_file("haproxy"),

@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from topology.errors import TopologyError
+
 
 def pid_alive(pid: int) -> bool:
     """True when the process runs; a zombie (exited, not yet reaped by its parent) counts as dead."""
@@ -109,7 +111,7 @@ def wait_for_port(port: int, *, timeout: float, what: str, log_file: Path | None
             return
         time.sleep(0.1)
     hint = f"; see {log_file}" if log_file else ""
-    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s{hint}")
+    raise TopologyError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s{hint}")
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Mapping
 
+from topology.errors import TopologyError
 from topology.layout import REPO_ROOT, Layout, Ports
 from topology.processes import pid_alive, read_pid, spawn_daemon, stop_from_pid_file
 
@@ -75,7 +76,7 @@ class ReplicaSet:
             if pid and pid != old_pid:
                 return pid
             time.sleep(0.1)
-        raise TimeoutError(
+        raise TopologyError(
             f"replica {name} was not restarted within {timeout:.0f} s; "
             f"see {self.layout.log_file('supervisor')}"
         )

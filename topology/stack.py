@@ -14,9 +14,13 @@ from pathlib import Path
 import httpx
 
 from topology import certs, database, haproxy, postgres_server, redis_server, s3
+from topology.errors import TopologyError
 from topology.layout import APP_ROLE, DATABASE_NAME, OWNER_ROLE, REPO_ROOT, UPLOADS_BUCKET, Layout, Ports
 from topology.processes import port_open
 from topology.replicas import ReplicaSet
+
+# The service's command line, from the virtualenv this package runs in.
+RELAY = str(Path(sys.executable).with_name("relay"))
 
 
 @dataclass
@@ -45,7 +49,6 @@ class Topology:
     def __post_init__(self) -> None:
         self.layout = Layout(self.workdir) if self.workdir else Layout()
         self.replicas = ReplicaSet(self.layout, self.ports)
-        self.notes: list[str] = []  # steps left out because this build of relay lacks them
 
     @classmethod
     def recorded(cls, workdir: Path | None = None) -> "Topology":
@@ -107,7 +110,7 @@ class Topology:
 
     def _require_free(self, port: int, what: str, variable: str) -> None:
         if port_open(port):
-            raise RuntimeError(
+            raise TopologyError(
                 f"port {port} for {what} is taken by a process this topology did not start: "
                 f"stop it, or choose another port with {variable}=<port>"
             )
@@ -135,28 +138,21 @@ class Topology:
         return done
 
     def _relay_command(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        relay = str(Path(sys.executable).with_name("relay"))
         return subprocess.run(  # noqa: S603  # fixed argv
-            [relay, *args], env=self.process_env(), capture_output=True, text=True, check=check, timeout=120
+            [RELAY, *args], env=self.process_env(), capture_output=True, text=True, check=check, timeout=120
         )
 
     def run_relay(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`relay <args>` with this topology's settings, output passed straight through."""
-        relay = str(Path(sys.executable).with_name("relay"))
-        return subprocess.run([relay, *args], env=self.process_env(), check=False, text=True)  # noqa: S603
-
-    def relay_supports(self, command: str) -> bool:
-        """Whether this build of the service has `relay <command>` (the app branch adds them over time)."""
-        return self._relay_command(command, "--help", check=False).returncode == 0
+        return subprocess.run([RELAY, *args], env=self.process_env(), check=False, text=True)  # noqa: S603
 
     def _migrate(self) -> list[str]:
-        if not self.relay_supports("migrate"):
-            self.notes.append("migrations not run: this build of relay has no `relay migrate` yet")
-            return []
         result = self._relay_command("migrate", check=False)
         if result.returncode != 0:
-            raise RuntimeError(f"`relay migrate` failed (exit {result.returncode}):\n{result.stderr.strip()}")
-        return []
+            raise TopologyError(
+                f"`relay migrate` failed (exit {result.returncode}):\n{result.stderr.strip()}"
+            )
+        return [result.stdout.strip() or f"migrated database {self.database}"]
 
     def _start_replicas(self) -> list[str]:
         if self.replicas.supervisor_pid():
@@ -184,20 +180,44 @@ class Topology:
         return httpx.Client(base_url=self.url, verify=self.ssl_context(), timeout=10, **kwargs)
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        """Wait until haproxy sees every replica UP and /healthz answers through it."""
+        """Wait until every replica answers itself, haproxy sees each one UP, and /healthz answers
+        through haproxy. Asking the replicas too matters right after a crash: until its next probe
+        fails, haproxy still reports a dead replica UP."""
+        for name in self.ports.replica_ports():
+            try:
+                self.wait_replica_serving(name, timeout=timeout)
+                self.wait_replica_state(name, "UP", timeout=timeout)
+            except TopologyError as error:
+                logs = f"{self.layout.log_file(f'replica-{name}')} and {self.layout.log_file('supervisor')}"
+                raise TopologyError(f"{error}; see {logs}") from error
+        with self.client() as client:
+            response = client.get("/healthz")
+        if response.status_code != 200:
+            raise TopologyError(f"GET {self.url}/healthz through haproxy answered {response.status_code}")
+
+    def wait_replica_serving(self, name: str, timeout: float = 30) -> None:
+        """Wait until replica `name` itself answers /healthz (haproxy may not have seen it go down yet)."""
+        url = f"http://127.0.0.1:{self.ports.replica_ports()[name]}/healthz"
         deadline = time.monotonic() + timeout
-        states: dict[str, str] = {}
         while time.monotonic() < deadline:
-            states = haproxy.server_states(self.layout)
-            if states and all(state == "UP" for state in states.values()):
-                with self.client() as client:
-                    if client.get("/healthz").status_code == 200:
-                        return
-            time.sleep(0.2)
-        raise TimeoutError(
-            f"replicas not healthy behind haproxy within {timeout:.0f} s: {states}; "
-            f"see {self.layout.logs}/replica-*.log and {self.layout.log_file('supervisor')}"
-        )
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise TopologyError(f"replica {name} did not answer {url} within {timeout:.0f} s")
+
+    def wait_replica_state(self, name: str, state: str, timeout: float = 20) -> None:
+        """Wait until haproxy's health checks report replica `name` exactly `state` (`UP`, `DOWN`;
+        `UP 1/2` is a replica on its way down)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if haproxy.server_states(self.layout).get(name) == state:
+                return
+            time.sleep(0.1)
+        states = haproxy.server_states(self.layout)
+        raise TopologyError(f"replica {name} not {state} in haproxy within {timeout:.0f} s: {states}")
 
     # --- stop and status ---------------------------------------------------------------------
     def stop(self) -> list[str]:
@@ -219,7 +239,7 @@ class Topology:
         p = self.ports
         replica_pids = self.replicas.pids()
         own_pg, own_redis = postgres_server.running_pid(self.layout), redis_server.running_pid(self.layout)
-        listed = [
+        return [
             Component("haproxy", haproxy.running_pid(self.layout), f"{self.url} (http :{p.http})", True),
             Component("supervisor", self.replicas.supervisor_pid(), "", True),
             *(
@@ -230,7 +250,6 @@ class Topology:
             Component("postgres", own_pg, f"127.0.0.1:{p.postgres}/{self.database}", bool(own_pg)),
             Component("redis", own_redis, f"127.0.0.1:{p.redis}", bool(own_redis)),
         ]
-        return listed
 
     def running(self) -> bool:
         return all(c.pid for c in self.components() if c.owned)

@@ -11,7 +11,6 @@ from relay.auth.minter import mint_token
 from relay.settings import load_settings
 from topology import Ports, Topology, database
 from topology.processes import free_port
-from topology.smoke import socket_layer_present
 
 SHARED_POSTGRES_PORT = 5432
 
@@ -68,11 +67,3 @@ def mint(topology: Topology) -> Callable[[str], str]:
         return mint_token(settings, f"{name}-{uuid.uuid4().hex[:8]}")
 
     return mint_for
-
-
-@pytest.fixture(scope="session")
-def socket_layer(topology: Topology) -> None:
-    if not socket_layer_present(topology):
-        pytest.skip(
-            "this build of relay has no Socket.IO server at /api/socketio yet (app branch not merged)"
-        )

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Callable
 
 from tests.e2e.resilient_member import ResilientMember
-from tests.e2e.test_replica_rotation import wait_for_state
 from topology import Topology
 from topology.chat import ChatUser, create_shared_channel
 
@@ -61,7 +60,8 @@ async def test_killing_a_replica_loses_and_duplicates_no_acknowledged_message(
 
         # The killed replica is restarted and back in rotation.
         await asyncio.to_thread(healthy.replicas.wait_restarted, "r1", old_pid)
-        await asyncio.to_thread(wait_for_state, healthy, "r1", "UP")
+        await asyncio.to_thread(healthy.wait_replica_serving, "r1")
+        await asyncio.to_thread(healthy.wait_replica_state, "r1", "UP")
 
         for member in members:
             await member.catch_up()

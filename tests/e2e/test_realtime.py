@@ -14,7 +14,6 @@ from topology import Topology
 from topology.chat import ChatUser, create_shared_channel
 from topology.layout import REPLICA_NAMES, STICKY_COOKIE
 
-pytestmark = pytest.mark.usefixtures("socket_layer")
 TRANSPORTS = ["websocket", "polling"]
 JS_CLIENT = Path(__file__).parent / "js" / "exchange.mjs"
 

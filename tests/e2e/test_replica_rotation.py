@@ -2,23 +2,11 @@
 supervisor restarts a replica that dies, as Kubernetes would (DESIGN.md §3, §4)."""
 
 import signal
-import time
 
 import httpx
 
-from topology import Topology, haproxy
+from topology import Topology
 from topology.layout import STICKY_COOKIE
-
-
-def wait_for_state(topology: Topology, replica: str, state: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if haproxy.server_states(topology.layout).get(replica, "").startswith(state):
-            return
-        time.sleep(0.1)
-    raise AssertionError(
-        f"{replica} not {state} within {timeout} s: {haproxy.server_states(topology.layout)}"
-    )
 
 
 def served_by(lb: httpx.Client, pinned_to: str) -> str:
@@ -33,11 +21,11 @@ def served_by(lb: httpx.Client, pinned_to: str) -> str:
 def test_health_check_takes_a_stopped_replica_out_of_rotation(healthy: Topology, lb: httpx.Client) -> None:
     pid = healthy.kill_replica("r1", signal.SIGSTOP)
     try:
-        wait_for_state(healthy, "r1", "DOWN")
+        healthy.wait_replica_state("r1", "DOWN")
         assert {served_by(lb, "r1") for _ in range(4)} == {"r2"}
     finally:
         healthy.kill_replica("r1", signal.SIGCONT)
-    wait_for_state(healthy, "r1", "UP")
+    healthy.wait_replica_state("r1", "UP")
     assert served_by(lb, "r1") == "r1"
     assert healthy.replicas.pids()["r1"] == pid, "a stopped (not dead) replica must not be restarted"
 
@@ -48,12 +36,9 @@ def test_a_killed_replica_is_restarted_and_back_in_rotation(healthy: Topology, l
     new_pid = healthy.replicas.wait_restarted("r2", old_pid)
     assert new_pid != old_pid
     assert healthy.replicas.restarts("r2") == restarts_before + 1
-    # haproxy may still report the old process UP (the restart beat `fall` checks), so rotation is
-    # shown by traffic: a client pinned to r2 is served by r2 again within the health-check window.
-    deadline = time.monotonic() + 20
-    while served_by(lb, "r2") != "r2":
-        assert time.monotonic() < deadline, f"r2 not in rotation: {haproxy.server_states(healthy.layout)}"
-        time.sleep(0.2)
+    healthy.wait_replica_serving("r2")
+    healthy.wait_replica_state("r2", "UP")
+    assert served_by(lb, "r2") == "r2"
 
 
 def test_requests_keep_succeeding_while_a_replica_is_killed(healthy: Topology, lb: httpx.Client) -> None:

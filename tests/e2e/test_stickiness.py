@@ -5,12 +5,10 @@ import json
 from collections.abc import Callable
 
 import httpx
-import pytest
 
 from topology import Topology
 from topology.layout import REPLICA_NAMES, STICKY_COOKIE
 
-pytestmark = pytest.mark.usefixtures("socket_layer")
 ENGINEIO = "/api/socketio/"
 
 
@@ -25,9 +23,9 @@ def open_polling_session(lb: httpx.Client) -> tuple[str, str]:
 
 def post_packet(lb: httpx.Client, sid: str, payload: str, replica: str | None) -> httpx.Response:
     lb.cookies.clear()
-    cookies = {STICKY_COOKIE: replica} if replica else None
-    params = {"EIO": "4", "transport": "polling", "sid": sid}
-    return lb.post(ENGINEIO, params=params, content=payload, cookies=cookies)
+    if replica:
+        lb.cookies.set(STICKY_COOKIE, replica)
+    return lb.post(ENGINEIO, params={"EIO": "4", "transport": "polling", "sid": sid}, content=payload)
 
 
 def test_polling_without_the_cookie_fails_with_invalid_session(healthy: Topology, lb: httpx.Client) -> None:
@@ -57,9 +55,6 @@ def test_polling_with_the_cookie_connects_and_stays_on_its_replica(
     assert connect.status_code == 200, connect.text
     for _ in range(5):
         assert post_packet(lb, sid, "3", replica=home).status_code == 200
-    lb.cookies.clear()
-    poll = lb.get(
-        ENGINEIO, params={"EIO": "4", "transport": "polling", "sid": sid}, cookies={STICKY_COOKIE: home}
-    )
+    poll = lb.get(ENGINEIO, params={"EIO": "4", "transport": "polling", "sid": sid})  # cookie: still `home`
     assert poll.status_code == 200
     assert "40{" in poll.text, f"expected the Socket.IO CONNECT ack, got {poll.text!r}"

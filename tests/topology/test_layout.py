@@ -18,7 +18,19 @@ def test_default_ports_are_the_contract() -> None:
     assert ports.public_url == "https://localhost:8443"
 
 
+PORT_VARIABLES = (
+    "RELAY_LB_PORT",
+    "RELAY_LB_HTTP_PORT",
+    "RELAY_REPLICA_PORTS",
+    "RELAY_S3_PORT",
+    "RELAY_POSTGRES_PORT",
+    "RELAY_REDIS_PORT",
+)
+
+
 def test_ports_are_overridable_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in PORT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("RELAY_LB_PORT", "18443")
     monkeypatch.setenv("RELAY_REPLICA_PORTS", "18001,18002")
     ports = Ports.from_env()
