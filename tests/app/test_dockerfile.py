@@ -59,6 +59,15 @@ def test_final_stage_runs_as_a_numeric_non_root_user_with_a_pinned_slim_base() -
     ), bases
 
 
+def test_image_trusts_the_rds_certificate_authorities_for_verify_full() -> None:
+    """In AWS the database URL asks for ssl=verify-full (infra/app.py); asyncpg reads the CA bundle
+    from PGSSLROOTCERT, so the image must ship the RDS bundle at exactly that path."""
+    bundle = dict(part.split("=", 1) for part in _instruction("ENV").split())["PGSSLROOTCERT"]
+    source, destination = _instruction("ADD").split()[-2:]
+    assert destination == bundle
+    assert source.startswith("https://truststore.pki.rds.amazonaws.com/"), source
+
+
 @pytest.fixture
 def readable_public_key(signing_keys):
     """pytest's tmp dirs are private to root; nobody needs to read the verification key."""
