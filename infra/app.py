@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.database_roles import DatabaseRoles, DatabaseRolesArgs
-from infra.irsa import irsa_role
+from infra.irsa import irsa_role, irsa_service_account
 from infra.workload import WorkloadSpec, deployment_spec, migration_job_spec
 
 SERVICE_ACCOUNT = "relay"
@@ -102,16 +102,7 @@ class App(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={
-                "name": SERVICE_ACCOUNT,
-                "namespace": args.namespace,
-                "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-            },
-            automount_service_account_token=False,
-            opts=in_namespace,
-        )
+        irsa_service_account(name, role, args.namespace, SERVICE_ACCOUNT, in_namespace)
         settings, secrets = self._settings(args), self._secrets(args)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.irsa import irsa_role
+from infra.irsa import irsa_role, irsa_service_account
 from infra.workload import WorkloadSpec, db_roles_job_spec
 
 SCRIPT = Path(__file__).parent / "jobs" / "db_roles.py"
@@ -58,16 +58,7 @@ class DatabaseRoles(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={
-                "name": SERVICE_ACCOUNT,
-                "namespace": args.namespace,
-                "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-            },
-            automount_service_account_token=False,
-            opts=child,
-        )
+        irsa_service_account(name, role, args.namespace, SERVICE_ACCOUNT, child)
         script = SCRIPT.read_text()
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-script",

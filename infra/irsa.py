@@ -7,6 +7,7 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 
 def irsa_role(
@@ -47,3 +48,20 @@ def irsa_role(
     )
     aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
     return role
+
+
+def irsa_service_account(
+    name: str, role: aws.iam.Role, namespace: str, service_account: str, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.ServiceAccount:
+    """The Kubernetes half of IRSA: the service account that names its role. Its token is not
+    mounted by default; the pods that use the role ask for it."""
+    return k8s.core.v1.ServiceAccount(
+        f"{name}-service-account",
+        metadata={
+            "name": service_account,
+            "namespace": namespace,
+            "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+        },
+        automount_service_account_token=False,
+        opts=opts,
+    )
