@@ -132,6 +132,19 @@ def test_non_member_cannot_read_post_or_edit(room, api) -> None:
     assert {r.json()["error"]["code"] for r in responses} == {"not_found"}
 
 
+def test_reused_client_msg_id_does_not_reveal_a_private_channel(room, api) -> None:
+    """Idempotency is looked up only after membership: a private channel answers like an unknown id."""
+    alice, _bob, channel_id = room
+    mallory = api(new_user_id("mallory"))
+    secret = alice.post("/channels", json={"name": "secret", "private": True}).json()
+    mallory_room = mallory.post("/channels", json={"name": "mine"}).json()
+    assert _post(mallory, mallory_room["id"], "first", "reused-1").status_code == 201
+    private = _post(mallory, secret["id"], "probe", "reused-1")
+    unknown = _post(mallory, "ffffffffffffffffffffffffffffffff", "probe", "reused-1")
+    assert (private.status_code, unknown.status_code) == (404, 404)
+    assert private.json()["error"]["code"] == unknown.json()["error"]["code"] == "not_found"
+
+
 def test_unknown_ids_are_404(room) -> None:
     alice, _bob, channel_id = room
     assert alice.get("/channels/ffffffffffffffffffffffffffffffff/messages").status_code == 404
