@@ -134,7 +134,7 @@ cluster = Cluster(
 database = Database(
     f"{prefix}-db",
     DatabaseArgs(
-        identifier=prefix,
+        identifier=settings.db_identifier,
         vpc_id=network.vpc_id,
         subnet_ids=network.database_subnet_ids,
         client_security_group_id=cluster.security_group_id,
@@ -148,6 +148,7 @@ database = Database(
         performance_insights_retention_days=settings.db_performance_insights_retention_days,
         monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
         log_retention_days=settings.log_retention_days,
+        adopt_existing=settings.db_restored_instance_id is not None,
     ),
     opts,
 )

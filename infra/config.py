@@ -25,6 +25,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # fmt: on
 DIGEST_PINNED_IMAGE = re.compile(r"^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+@sha256:[0-9a-f]{64}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/\-]+$")
+RDS_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Settings:
     uploads_noncurrent_version_days: int
     access_log_retention_days: int
     backup_retention_days: int
+    # Set only after a point-in-time restore: the stack adopts that instance (database-restore.md).
+    db_restored_instance_id: str | None = None
     # Optional secrets: None when unset (the Secrets Manager secret is then created empty).
     clerk_secret_key: pulumi.Input[str] | None = None
     alarm_webhook_url: pulumi.Input[str] | None = None
@@ -100,6 +103,11 @@ class Settings:
     def name_prefix(self) -> str:
         """Prefix of physical names, so prod and staging can share an account without clashing."""
         return f"relay-{self.environment}"
+
+    @property
+    def db_identifier(self) -> str:
+        """The database instance: the one a restore created once the stack has adopted it."""
+        return self.db_restored_instance_id or self.name_prefix
 
 
 def parse_settings(
@@ -207,6 +215,9 @@ def parse_settings(
         uploads_noncurrent_version_days=read.integer("uploadsNoncurrentVersionDays", 1, 3650),
         access_log_retention_days=read.integer("accessLogRetentionDays", 1, 3650),
         backup_retention_days=read.integer("backupRetentionDays", 7, 3650),
+        db_restored_instance_id=read.optional_text(
+            "dbRestoredInstanceId", RDS_IDENTIFIER, "the identifier of the restored RDS instance"
+        ),
         clerk_secret_key=secrets.get("clerkSecretKey"),
         alarm_webhook_url=secrets.get("alarmWebhookUrl"),
         cdn_signer_private_key=secrets.get("cdnSignerPrivateKeyPem"),
@@ -225,6 +236,12 @@ def _cidr(read: ConfigReader, key: str, value: str | None = None) -> str:
 
 def _check_consistency(read: ConfigReader, s: Settings) -> None:
     """Rules across keys, and the floors production may not go below."""
+    if s.db_restored_instance_id == s.name_prefix:
+        raise read.fail(
+            "dbRestoredInstanceId",
+            s.db_restored_instance_id,
+            "that is the original instance; remove the key (pulumi config rm) to manage it",
+        )
     if s.backup_region == s.region:
         raise read.fail(
             "backupRegion", s.backup_region, "must differ from relay:region (it holds the copies)"

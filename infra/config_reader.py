@@ -62,12 +62,15 @@ EXAMPLES: dict[str, str] = {
     "uploadsNoncurrentVersionDays": "30",
     "accessLogRetentionDays": "365",
     "backupRetentionDays": "35",
+    "dbRestoredInstanceId": "relay-prod-pitr-202612010300",
     "clerkSecretKey": "sk_live_...",
     "alarmWebhookUrl": "https://hooks.example.com/relay",
     "cdnSignerPrivateKeyPem": '"$(cat cdn-signer-private.pem)"',
 }
 # Optional secrets: set with `pulumi config set --secret`; never in the committed YAML.
 SECRET_KEYS = ("clerkSecretKey", "alarmWebhookUrl", "cdnSignerPrivateKeyPem")
+# Optional plain keys: absent in the committed YAML until an operator sets them.
+OPTIONAL_KEYS = ("dbRestoredInstanceId",)
 
 
 class ConfigError(ValueError):
@@ -96,6 +99,14 @@ class ConfigReader:
             raise self.fail(key, value, f"it is required ({what or 'see infra/config.py'})")
         if pattern is not None and not pattern.match(value):
             raise self.fail(key, value, f"expected {what}")
+        return value
+
+    def optional_text(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.raw(key)
+        if value is None:
+            return None
+        if not pattern.match(value):
+            raise self.fail(key, value, f"expected {what}, or no value at all")
         return value
 
     def integer(self, key: str, low: int, high: int) -> int:

@@ -38,6 +38,9 @@ class DatabaseArgs:
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
     log_retention_days: int
+    # The identifier names an instance a point-in-time restore created outside Pulumi: import it
+    # into this resource (the old one must be gone from state first; database-restore.md).
+    adopt_existing: bool = False
 
 
 class Database(pulumi.ComponentResource):
@@ -159,7 +162,10 @@ class Database(pulumi.ComponentResource):
             allow_major_version_upgrade=False,
             apply_immediately=False,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*log_groups, monitoring_policy], protect=True
+                parent=self,
+                depends_on=[*log_groups, monitoring_policy],
+                protect=True,
+                import_=args.identifier if args.adopt_existing else None,
             ),
         )
         self.identifier = args.identifier

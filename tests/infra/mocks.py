@@ -128,6 +128,7 @@ class RecordingMonitor(MockMonitor):
                     "name": request.name,
                     "urn": response.urn,
                     "id": response.id,
+                    "import_id": request.importId,
                     "custom": request.custom,
                     "parent": request.parent,
                     "provider": request.provider,

@@ -40,6 +40,7 @@ class CapturedResource:
     provider: str
     parent: str
     id: str = ""
+    import_id: str = ""  # set when the program imports an existing resource (`import_`)
     custom: bool = True
     outputs: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()

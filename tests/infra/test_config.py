@@ -5,9 +5,10 @@ import json
 import pytest
 
 from infra.config import EXAMPLES, SECRET_KEYS, ConfigError, parse_settings
+from infra.config_reader import OPTIONAL_KEYS
 from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
-REQUIRED_KEYS = [key for key in EXAMPLES if key not in SECRET_KEYS]
+REQUIRED_KEYS = [key for key in EXAMPLES if key not in (*SECRET_KEYS, *OPTIONAL_KEYS)]
 
 
 def settings_for(stack: str, **overrides: object):
