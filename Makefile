@@ -34,7 +34,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 lint: venv
-	$(BIN)/ruff check app/src app/migrations infra tests topology loadtests
+	$(BIN)/ruff check app/src app/migrations infra tests topology loadtests runbooks
 
 # The local production topology (topology/): haproxy -> 2 supervised replicas -> Postgres, Redis, moto.
 up: venv system-deps

@@ -1,0 +1,77 @@
+"""The runbook automation against a local AWS API (moto server) and fake `pulumi`/`kubectl`."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.utils.aws_emulator import AwsEmulator
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    server = AwsEmulator.start(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(emulator, monkeypatch):
+    """A clean emulator, recording, with the automation's boto3 pointed at it."""
+    emulator.reset()
+    for key, value in emulator.environment.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return emulator
+
+
+@pytest.fixture
+def boto(aws):
+    def make(service: str, region: str = REGION):
+        return boto3.client(service, region_name=region, endpoint_url=aws.url)
+
+    return make
+
+
+FAKE_TOOL = """#!{python}
+import json, os, sys
+with open({log!r}, "a") as log:
+    log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
+if sys.argv[1:3] == ["get", "deployment/relay"]:
+    print(os.environ.get("FAKE_KUBECTL_IMAGE", ""))
+sys.exit(int(os.environ.get("FAKE_TOOL_EXIT", "0")))
+"""
+
+
+class ToolLog:
+    """What the fake `pulumi` and `kubectl` were called with, in order."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def calls(self) -> list[list[str]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines()]
+
+
+@pytest.fixture
+def fake_tools(tmp_path, monkeypatch) -> ToolLog:
+    """`pulumi` and `kubectl` on PATH that only record their command lines (no real engine)."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "tools.jsonl"
+    bin_dir.mkdir()
+    for tool in ("pulumi", "kubectl"):
+        script = bin_dir / tool
+        script.write_text(FAKE_TOOL.format(python=sys.executable, log=str(log)))
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("PULUMI", raising=False)
+    return ToolLog(log)
