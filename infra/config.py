@@ -80,7 +80,8 @@ class Settings:
     uploads_noncurrent_version_days: int
     access_log_retention_days: int
     backup_retention_days: int
-    # Set only after a point-in-time restore: the stack adopts that instance (database-restore.md).
+    # Set only after a point-in-time restore: the stack adopts that instance (database-restore.md);
+    # naming the original instance again adopts it back (the restore's rollback).
     db_restored_instance_id: str | None = None
     # Optional secrets: None when unset (the Secrets Manager secret is then created empty).
     clerk_secret_key: pulumi.Input[str] | None = None
@@ -236,12 +237,6 @@ def _cidr(read: ConfigReader, key: str, value: str | None = None) -> str:
 
 def _check_consistency(read: ConfigReader, s: Settings) -> None:
     """Rules across keys, and the floors production may not go below."""
-    if s.db_restored_instance_id == s.name_prefix:
-        raise read.fail(
-            "dbRestoredInstanceId",
-            s.db_restored_instance_id,
-            "that is the original instance; remove the key (pulumi config rm) to manage it",
-        )
     if s.backup_region == s.region:
         raise read.fail(
             "backupRegion", s.backup_region, "must differ from relay:region (it holds the copies)"

@@ -31,6 +31,13 @@ def test_the_program_imports_the_restored_instance_into_the_same_resource(restor
     assert original.import_id == "", "without the key nothing is imported"
 
 
+def test_naming_the_original_again_adopts_it_back():
+    """The rollback of a cut-over: the key names the original instance, which is imported back."""
+    config = {**stack_config("prod"), "relay:dbRestoredInstanceId": "relay-prod"}
+    settings = parse_settings("prod", lambda key: config.get(f"relay:{key}"))
+    assert settings.db_identifier == "relay-prod" and settings.db_restored_instance_id == "relay-prod"
+
+
 def test_alarms_logs_and_snapshots_follow_the_restored_instance(restored_run):
     db = single(restored_run, INSTANCE)
     assert db.inputs["finalSnapshotIdentifier"] == f"{RESTORED}-final"
@@ -46,7 +53,7 @@ def test_alarms_logs_and_snapshots_follow_the_restored_instance(restored_run):
     )
 
 
-@pytest.mark.parametrize("value", ["Relay_Prod", "relay-prod"], ids=["invalid", "the-original"])
+@pytest.mark.parametrize("value", ["Relay_Prod", "relay--prod", "relay-prod-"])
 def test_a_wrong_restored_id_names_the_key_and_the_fix(value):
     config = {**stack_config("prod"), "relay:dbRestoredInstanceId": value}
     with pytest.raises(ConfigError) as error:
