@@ -30,7 +30,7 @@ KUBECTL = {
     "rollout status", "rollout history", "rollout undo", "rollout restart", "auth can-i",
 }  # fmt: skip
 PULUMI = {
-    "preview", "up", "refresh", "import", "whoami", "stack ls", "stack output", "stack history",
+    "preview", "up", "refresh", "import", "whoami", "stack", "stack ls", "stack output", "stack history",
     "stack select", "config get", "config set", "config rm", "state delete", "state unprotect",
 }  # fmt: skip
 AWS_GLOBAL = {"region", "profile", "output", "query", "no-cli-pager", "endpoint-url", "no-paginate",
@@ -133,10 +133,12 @@ def _allowed(tool: str, argv: list[str], allowed: set[str]) -> str | None:
             skip = not skip and token in VALUE_FLAGS
             continue
         words.append(token)
-    words = words[:2]
-    if " ".join(words[:1]) in allowed or " ".join(words) in allowed:
+    groups = {entry.split()[0] for entry in allowed if " " in entry}
+    if " ".join(words[:2]) in allowed:
         return None
-    return f"{tool} {' '.join(words)}: not on the {tool} allow-list (runbooks/commands.py)"
+    if words and words[0] in allowed and (len(words) == 1 or words[0] not in groups):
+        return None
+    return f"{tool} {' '.join(words[:2])}: not on the {tool} allow-list (runbooks/commands.py)"
 
 
 @functools.cache
