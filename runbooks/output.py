@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -81,7 +82,7 @@ def emit(record: Record, as_json: bool, lines: list[str]) -> int:
     return 0 if record.ok else 1
 
 
-def run_guarded(action: str, as_json: bool, body: Any) -> int:
+def run_guarded(action: str, as_json: bool, body: Callable[[], int]) -> int:
     """Run `body()`; an OperatorError or an AWS error becomes exit 1 with the next step to take."""
     try:
         return body()
