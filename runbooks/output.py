@@ -75,10 +75,13 @@ def emit(record: Record, as_json: bool, lines: list[str]) -> int:
             print(line)
         if record.dry_run:
             print("Dry run: nothing was changed. Re-run with --apply to execute.")
-        for step in record.next_steps:
-            print(f"next: {step}", file=sys.stdout if record.ok else sys.stderr)
+        if record.ok:
+            for step in record.next_steps:
+                print(f"next: {step}")
     if not record.ok:
         print(f"{record.action} failed: {record.error}", file=sys.stderr)
+        for step in record.next_steps:
+            print(f"next: {step}", file=sys.stderr)
     return 0 if record.ok else 1
 
 

@@ -110,8 +110,13 @@ def roll_back(args: argparse.Namespace) -> int:
         record.after = {"appImage": target or "(the image of the Deployment's previous revision)"}
         return emit(record, args.json, _plan(record))
     record.who = who(client("sts", stack.region))
-    for step in steps:
-        run(step)
+    for done, step in enumerate(steps):
+        try:
+            run(step)
+        except OperatorError as error:
+            if done == 0:
+                raise
+            raise OperatorError(str(error), _resume(stack, args.emergency, target)) from None
     if args.emergency:
         image = run(
             [
@@ -139,6 +144,20 @@ def roll_back(args: argparse.Namespace) -> int:
     record.after = {"appImage": target}
     record.next_steps.append("watch the rollout: python -m runbooks status --stack " + stack.name)
     return emit(record, args.json, _plan(record))
+
+
+def _resume(stack: Stack, emergency: bool, target: str | None) -> str:
+    """After a partial rollback, re-running `--to previous` would go back one release too many."""
+    if emergency:
+        return (
+            "the rollout undo was done: check kubectl get pods -n relay, then pin what runs with "
+            f"python -m runbooks rollback app --stack {stack.name} --to sha256:<digest> --apply "
+            "(do not run --emergency again: it would undo one more revision)"
+        )
+    return (
+        f"relay:appImage already pins {target}: finish with make deploy STACK={stack.name} "
+        "(do not re-run --to previous: it would go back one more release)"
+    )
 
 
 def _plan(record: Record) -> list[str]:

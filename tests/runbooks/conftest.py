@@ -23,20 +23,33 @@ def emulator(tmp_path_factory):
     server.stop()
 
 
+def _point_at(emulator: AwsEmulator, patch: pytest.MonkeyPatch) -> None:
+    for key, value in emulator.environment.items():
+        patch.setenv(key, value)
+    patch.delenv("AWS_PROFILE", raising=False)
+
+
 @pytest.fixture
 def aws(emulator, monkeypatch):
     """A clean emulator, recording, with the automation's boto3 pointed at it."""
     emulator.reset()
-    for key, value in emulator.environment.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    _point_at(emulator, monkeypatch)
     return emulator
 
 
-@pytest.fixture
-def boto(aws):
+@pytest.fixture(scope="module")
+def aws_module(emulator):
+    """One clean emulator for a module whose tests leave each other's data alone (cheaper setup)."""
+    emulator.reset()
+    with pytest.MonkeyPatch.context() as patch:
+        _point_at(emulator, patch)
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def boto(emulator):
     def make(service: str, region: str = REGION):
-        return boto3.client(service, region_name=region, endpoint_url=aws.url)
+        return boto3.client(service, region_name=region, endpoint_url=emulator.url)
 
     return make
 

@@ -7,6 +7,8 @@ cluster accepts them.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 
 import pytest
@@ -27,9 +29,9 @@ def push(ecr, tag: str) -> str:
     ]
 
 
-@pytest.fixture
-def images(boto, tmp_path):
-    """Three releases pushed a second apart; the stack config runs the newest."""
+@pytest.fixture(scope="module")
+def images(aws_module, boto, tmp_path_factory):
+    """Three releases pushed a second apart; the stack config runs the newest. Tests only read it."""
     ecr = boto("ecr")
     url = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
     digests = [push(ecr, "v1")]
@@ -38,12 +40,12 @@ def images(boto, tmp_path):
         digests.append(push(ecr, tag))
     config = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())
     config["config"]["relay:appImage"] = f"{url}@{digests[-1]}"
-    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file = tmp_path_factory.mktemp("stack") / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump(config))
     return {"url": url, "digests": digests, "stack_file": str(stack_file)}
 
 
-def test_previous_is_the_image_pushed_before_the_current_one(aws, images, fake_tools, capsys):
+def test_previous_is_the_image_pushed_before_the_current_one(images, fake_tools, capsys):
     code = rollback_app.main(
         ["--stack", "prod", "--stack-file", images["stack_file"], "--to", "previous", "--apply", "--json"]
     )
@@ -60,7 +62,7 @@ def test_previous_is_the_image_pushed_before_the_current_one(aws, images, fake_t
     assert record["who"] and record["started"] and record["dry_run"] is False
 
 
-def test_dry_run_runs_nothing(aws, images, fake_tools, capsys):
+def test_dry_run_runs_nothing(images, fake_tools, capsys):
     code = rollback_app.main(["--stack", "prod", "--stack-file", images["stack_file"], "--to", "previous"])
     assert code == 0
     assert fake_tools.calls() == []
@@ -68,7 +70,7 @@ def test_dry_run_runs_nothing(aws, images, fake_tools, capsys):
     assert images["digests"][1] in out and "Dry run" in out
 
 
-def test_an_explicit_digest_must_exist_in_the_repository(aws, images, fake_tools, capsys):
+def test_an_explicit_digest_must_exist_in_the_repository(images, fake_tools, capsys):
     missing = "sha256:" + "0" * 64
     code = rollback_app.main(
         ["--stack", "prod", "--stack-file", images["stack_file"], "--to", missing, "--apply"]
@@ -78,23 +80,11 @@ def test_an_explicit_digest_must_exist_in_the_repository(aws, images, fake_tools
     assert missing in capsys.readouterr().err
 
 
-def test_emergency_undoes_the_rollout_then_pins_what_the_cluster_runs(
-    aws, images, fake_tools, monkeypatch, capsys
-):
+def test_emergency_undo_then_pins_what_the_cluster_runs(images, fake_tools, monkeypatch, capsys):
     running = f"{images['url']}@{images['digests'][1]}"
     monkeypatch.setenv("FAKE_KUBECTL_IMAGE", running)
-    code = rollback_app.main(
-        [
-            "--stack",
-            "prod",
-            "--stack-file",
-            images["stack_file"],
-            "--to",
-            "previous",
-            "--emergency",
-            "--apply",
-        ]
-    )
+    stack = ["--stack", "prod", "--stack-file", images["stack_file"]]
+    code = rollback_app.main([*stack, "--to", "previous", "--emergency", "--apply"])
     assert code == 0, capsys.readouterr().err
     assert fake_tools.calls() == [
         ["kubectl", "rollout", "undo", "deployment/relay", "-n", "relay"],
@@ -106,7 +96,7 @@ def test_emergency_undoes_the_rollout_then_pins_what_the_cluster_runs(
     assert "make preview STACK=prod" in capsys.readouterr().out
 
 
-def test_a_failing_tool_stops_the_rollback_with_the_next_step(aws, images, fake_tools, monkeypatch, capsys):
+def test_a_failing_tool_stops_the_rollback_with_the_next_step(images, fake_tools, monkeypatch, capsys):
     monkeypatch.setenv("FAKE_TOOL_EXIT", "1")
     code = rollback_app.main(
         ["--stack", "prod", "--stack-file", images["stack_file"], "--to", "previous", "--apply"]
@@ -114,3 +104,24 @@ def test_a_failing_tool_stops_the_rollback_with_the_next_step(aws, images, fake_
     assert code == 1
     assert len(fake_tools.calls()) == 1  # `pulumi up` never ran after the failed config set
     assert "re-run the same command" in capsys.readouterr().err
+
+
+def test_a_failed_pulumi_up_says_to_finish_with_a_deploy_not_to_go_back_again(images, tmp_path, capsys):
+    """After `config set` succeeded, `--to previous` again would skip a release: the message says so."""
+    log, bin_dir = tmp_path / "calls", tmp_path / "failing-up"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(log)!r}, 'a').write(' '.join(sys.argv[1:3]) + '\\n')\n"
+        "sys.exit(1 if sys.argv[1] == 'up' else 0)\n"
+    )
+    script.chmod(0o755)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        code = rollback_app.main(
+            ["--stack", "prod", "--stack-file", images["stack_file"], "--to", "previous", "--apply"]
+        )
+    assert code == 1
+    assert log.read_text().splitlines() == ["config set", "up --stack"]
+    err = capsys.readouterr().err
+    assert "finish with make deploy STACK=prod" in err and "do not re-run --to previous" in err
