@@ -34,6 +34,20 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time with a zone, in UTC; a time without a zone is refused (3 a.m. where?)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise OperatorError(
+            f"--to-time {text!r} is not an ISO 8601 time with a zone",
+            "write it in UTC, e.g. --to-time 2026-12-01T03:00:00Z",
+        )
+    return moment.astimezone(UTC)
+
+
 def who(sts_client: Any | None = None) -> str:
     """The local user and, when AWS answers, the caller's ARN: the audit trail names both."""
     user = getpass.getuser()

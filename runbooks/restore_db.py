@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from runbooks.output import OperatorError, Record, add_output_flags, emit, run_guarded, who
+from runbooks.output import OperatorError, Record, add_output_flags, emit, parse_time, run_guarded, who
 from runbooks.stack import Stack, add_stack_flags, client, load_stack, pulumi_binary
 
 IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,61}[a-z0-9]$")
@@ -37,19 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_output_flags(parser, changes_state=True)
     return parser
-
-
-def parse_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise OperatorError(
-            f"--to-time {text!r} is not an ISO 8601 time with a zone",
-            "write it in UTC, e.g. --to-time 2026-12-01T03:00:00Z",
-        )
-    return moment.astimezone(UTC)
 
 
 def restore_window(rds: Any, source: dict[str, Any]) -> tuple[datetime, datetime]:

@@ -13,8 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from runbooks.output import OperatorError, Record, add_output_flags, emit, run_guarded, who
-from runbooks.restore_db import parse_time
+from runbooks.output import OperatorError, Record, add_output_flags, emit, parse_time, run_guarded, who
 from runbooks.stack import account_id, add_stack_flags, client, load_stack
 
 
