@@ -118,7 +118,7 @@ class Monitoring(pulumi.ComponentResource):
             f"alarm topic in {region}",
             self,
             policy=key_policy(
-                account_id(),
+                account_id(self),
                 [service_may_use("cloudwatch.amazonaws.com", ["kms:Decrypt", "kms:GenerateDataKey*"])],
             ),
             region=region,

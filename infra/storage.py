@@ -39,7 +39,7 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("relay:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = account_id()
+        account = account_id(self)
         names = {
             role: pulumi.Output.concat(args.name_prefix, f"-{role}-", account)
             for role in ("uploads", "replica", "logs")
@@ -53,7 +53,7 @@ class Storage(pulumi.ComponentResource):
                 bucket_name=names["logs"],
                 noncurrent_version_days=30,
                 expire_after_days=args.access_log_retention_days,
-                extra_statements=_log_delivery_statements(names["logs"], account, args.region),
+                extra_statements=_log_delivery_statements(names["logs"], account, args.region, self),
             ),
             opts=child,
         )
@@ -190,10 +190,13 @@ class Storage(pulumi.ComponentResource):
 
 
 def _log_delivery_statements(
-    bucket_name: pulumi.Output[str], account: pulumi.Output[str], region: str
+    bucket_name: pulumi.Output[str], account: pulumi.Output[str], region: str, parent: pulumi.Resource
 ) -> pulumi.Output[list[dict]]:
     """Who may write into the log bucket: the ALB, S3 server access logging, CloudFront logging v2."""
-    elb_account = aws.elb.get_service_account_output(region=region).arn
+    # Through the parent's (explicit) AWS provider: the stack disables the default one.
+    elb_account = aws.elb.get_service_account_output(
+        region=region, opts=pulumi.InvokeOutputOptions(parent=parent)
+    ).arn
 
     def render(values: list[str]) -> list[dict]:
         bucket, acct, elb = values

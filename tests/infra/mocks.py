@@ -87,13 +87,30 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     return {}
 
 
-class RelayMocks(pulumi.runtime.Mocks):
-    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown."""
+def refusal(package: str, what: str) -> str:
+    """The engine's words when a default provider is disabled (pkg/resource/deploy/providers)."""
+    return f"Default provider for '{package}' disabled. '{what}' must use an explicit provider."
 
-    def __init__(self, preview: bool = False):
+
+class RelayMocks(pulumi.runtime.Mocks):
+    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown.
+
+    `disabled_default_providers` is the stack's `pulumi:disable-default-providers`: like the engine,
+    the mocks then refuse any resource or invoke of those packages that names no provider.
+    """
+
+    def __init__(self, preview: bool = False, disabled_default_providers: tuple[str, ...] = ()):
         self.preview = preview
+        self.disabled = disabled_default_providers
+
+    def _refuse_default_provider(self, token: str, provider: str | None, what: str) -> None:
+        package = token.split(":", 1)[0]
+        if not provider and ("*" in self.disabled or package in self.disabled):
+            raise Exception(refusal(package, what))
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.custom and not args.typ.startswith("pulumi:providers:"):
+            self._refuse_default_provider(args.typ, args.provider, args.name)
         # Auto-named resources get their logical name, as the provider's autonaming would.
         defaults = {"arn": _arn(args), "name": args.name}
         computed = {**{k: v for k, v in defaults.items() if k not in args.inputs}, **_computed(args)}
@@ -102,6 +119,7 @@ class RelayMocks(pulumi.runtime.Mocks):
         return f"{args.typ.rsplit(':', 1)[1].lower()}-{args.name}", {**args.inputs, **computed}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
+        self._refuse_default_provider(args.token, args.provider, args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA0"}
         if args.token == "aws:elb/getServiceAccount:getServiceAccount":

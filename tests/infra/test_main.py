@@ -114,6 +114,15 @@ def test_protected_resources_are_the_ones_the_guide_lists(stack_run):
     }
 
 
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_lookups_and_resources_use_explicit_providers_as_the_stack_requires(stack):
+    """The mocks refuse what the engine refuses (a default provider the stack disables); the
+    program must evaluate anyway, its lookups included (`get_caller_identity`, ELB account)."""
+    assert json.loads(stack_config(stack)["pulumi:disable-default-providers"])
+    run = capture_run(stack)
+    assert run.error is None, run.error[-800:]
+
+
 def test_packages_without_default_providers_are_always_given_one(stack_run):
     """The stack YAML disables default providers; a resource relying on one would fail to deploy."""
     disabled = json.loads(stack_config(stack_run.stack)["pulumi:disable-default-providers"])
