@@ -8,6 +8,8 @@ dependencies and resource options, which `MockResourceArgs` does not carry.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pulumi
@@ -42,6 +44,8 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
             "address": address,
             "endpoint": f"{address}:5432",
             "port": 5432,
+            # RDS picks the newest minor of the requested major.
+            "engineVersionActual": f"{inputs.get('engineVersion')}.4",
             "masterUserSecrets": [
                 {"secretArn": f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:rds!db"}
             ],
@@ -77,7 +81,17 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
         return {"latestVersion": 1}
     if args.typ == "aws:ecr/repository:Repository":
-        return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/{inputs['name']}"}
+        return {
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/{inputs['name']}",
+            "registryId": ACCOUNT_ID,
+        }
+    if args.typ == "docker-build:index:Image":
+        # BuildKit's manifest digest: here a hash of what was asked for, so new inputs, new digest.
+        digest = (
+            "sha256:" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        )
+        tag = inputs["tags"][0]
+        return {"digest": digest, "ref": f"{tag}@{digest}"}
     if args.typ == "aws:route53/record:Record":
         return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if args.typ == "aws:route53/healthCheck:HealthCheck":
@@ -124,6 +138,9 @@ class RelayMocks(pulumi.runtime.Mocks):
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA0"}
         if args.token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            endpoint = f"https://{args.args.get('registryId', ACCOUNT_ID)}.dkr.ecr.eu-west-1.amazonaws.com"
+            return {"proxyEndpoint": endpoint, "userName": "AWS", "password": "mock-ecr-token", "id": "x"}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         return {}
