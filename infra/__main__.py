@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.app import App, AppArgs
+from infra.app_image import AppImage, AppImageArgs
 from infra.backup import Backup, BackupArgs
 from infra.cache import Cache, CacheArgs
 from infra.cluster import Cluster, ClusterArgs
@@ -20,13 +21,15 @@ from infra.edge import Edge, EdgeArgs
 from infra.firewall import Firewall, FirewallArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.network import Network, NetworkArgs
+from infra.network_policy import NetworkPeers
 from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
 from infra.registry import Registry, RegistryArgs
-from infra.storage import Storage, StorageArgs
+from infra.storage import REPLICATION_RULE, Storage, StorageArgs
 
 settings = load_settings()
 prefix = settings.name_prefix
 APP_NAMESPACE = "relay"
+APP_SOURCE = Path(__file__).resolve().parent.parent / "app"
 # Every AWS resource goes through this provider (default providers are disabled in the stack
 # YAML), so every resource carries these tags; other regions are set per resource (`region=`).
 aws_provider = aws.Provider(
@@ -44,12 +47,26 @@ aws_provider = aws.Provider(
 opts = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 registry = Registry(f"{prefix}-registry", RegistryArgs(repository_name=prefix), opts)
-OperatorSecrets(
+# relay:appImage pins a digest (rollback, promotion): then nothing is built.
+app_image = (
+    settings.app_image
+    or AppImage(
+        f"{prefix}-image",
+        AppImageArgs(
+            context=APP_SOURCE,
+            repository_url=registry.repository_url,
+            registry_id=registry.registry_id,
+            architecture=settings.node_architecture,
+            build_on_preview=settings.build_on_preview,
+        ),
+        opts,
+    ).ref
+)
+operator_secrets = OperatorSecrets(
     f"{prefix}-secrets",
     OperatorSecretsArgs(
         name_prefix=prefix,
         values={
-            "clerk-secret-key": settings.clerk_secret_key,
             "alarm-webhook-url": settings.alarm_webhook_url,
             "cdn-signer-private-key": settings.cdn_signer_private_key,
         },
@@ -127,6 +144,7 @@ cluster = Cluster(
         app_namespace=APP_NAMESPACE,
         log_retention_days=settings.log_retention_days,
         lb_controller_chart_version=settings.lb_controller_chart_version,
+        cluster_autoscaler_chart_version=settings.cluster_autoscaler_chart_version,
         target_group_arn=edge.target_group_arn,
     ),
     opts,
@@ -148,6 +166,8 @@ database = Database(
         performance_insights_retention_days=settings.db_performance_insights_retention_days,
         monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
         log_retention_days=settings.log_retention_days,
+        backup_window=settings.db_backup_window,
+        maintenance_window=settings.db_maintenance_window,
         adopt_existing=settings.db_restored_instance_id is not None,
     ),
     opts,
@@ -172,7 +192,7 @@ app = App(
     AppArgs(
         environment=settings.environment,
         namespace=APP_NAMESPACE,
-        image=settings.app_image,
+        image=app_image,
         region=settings.region,
         public_url=settings.app_url,
         files_domain=settings.files_domain,
@@ -200,8 +220,13 @@ app = App(
         alb_security_group_id=edge.security_group_id,
         oidc_provider=cluster.oidc_provider,
         lb_controller=cluster.lb_controller.release,
-        clerk_secret_key=settings.clerk_secret_key,
+        peers=NetworkPeers(
+            load_balancer_cidrs=network.public_cidrs,
+            scraper_cidrs=network.private_cidrs,
+            data_cidrs=network.database_cidrs,
+        ),
         cdn_signer_private_key=settings.cdn_signer_private_key,
+        sentry_dsn=settings.sentry_dsn,
     ),
     pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider}),
 )
@@ -217,7 +242,11 @@ monitoring = Monitoring(
         application_log_group=cluster.application_log_group,
         runbook_base_url=settings.runbook_base_url,
         alarm_emails=settings.alarm_emails,
-        alarm_webhook_url=settings.alarm_webhook_url,
+        log_retention_days=settings.log_retention_days,
+        cluster_name=prefix,
+        uploads_bucket=storage.uploads_bucket_name,
+        replica_bucket=storage.replica_bucket_name,
+        replication_rule=REPLICATION_RULE,
         alb_arn_suffix=edge.alb_arn_suffix,
         target_group_arn_suffix=edge.target_group_arn_suffix,
         db_identifier=database.identifier,
@@ -227,6 +256,10 @@ monitoring = Monitoring(
         distribution_id=storage.distribution_id,
         regional_acl_name=firewall.regional_acl_name,
         global_acl_name=firewall.global_acl_name,
+        alarm_webhook_secret_arn=(
+            operator_secrets.arns["alarm-webhook-url"] if settings.alarm_webhook_url is not None else None
+        ),
+        alarm_webhook_key_arn=operator_secrets.key_arn if settings.alarm_webhook_url is not None else None,
     ),
     opts,
 )
@@ -236,6 +269,9 @@ Backup(
         name_prefix=prefix,
         backup_region=settings.backup_region,
         retention_days=settings.backup_retention_days,
+        schedule=settings.backup_schedule,
+        start_window_minutes=settings.backup_start_window_minutes,
+        vault_lock_mode=settings.backup_vault_lock_mode,
         database_arn=database.arn,
         db_subnet_group_name=database.subnet_group_name,
         db_security_group_id=database.security_group_id,
@@ -251,3 +287,5 @@ pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("alarmTopicArn", monitoring.topic_arn)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
 pulumi.export("imageRepositoryUrl", registry.repository_url)
+pulumi.export("appImage", app_image)
+pulumi.export("databaseEngineVersion", database.engine_version_actual)

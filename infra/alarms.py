@@ -15,6 +15,8 @@ import pulumi
 
 US_EAST_1 = "us-east-1"
 APP_METRICS_NAMESPACE = "Relay/App"
+# The app's own Prometheus counters, scraped from /metrics by the CloudWatch agent (infra/addons.py).
+PROMETHEUS_NAMESPACE = "ContainerInsights/Prometheus"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class AlarmTargets:
     global_acl_name: str
     health_check_id: pulumi.Input[str]
     region: str
+    cluster_name: str
+    app_namespace: str
+    uploads_bucket: pulumi.Input[str]
+    replica_bucket: pulumi.Input[str]
+    replication_rule: str
 
 
 def _metric(qid: str, namespace: str, name: str, stat: str, dims: dict, period: int = 60) -> dict[str, Any]:
@@ -85,6 +92,88 @@ def catalogue(t: AlarmTargets) -> list[AlarmSpec]:
     alb = {"LoadBalancer": t.alb_arn_suffix}
     db = {"DBInstanceIdentifier": t.db_identifier}
     gib = 1024**3
+    return [*_core(t, alb, db, gib), *_silent_failures(t)]
+
+
+def _silent_failures(t: AlarmTargets) -> list[AlarmSpec]:
+    """What failed without anyone noticing before: the app's own counters, replication, origins."""
+    pods = {"ClusterName": t.cluster_name, "Namespace": t.app_namespace}
+    cdn = {"DistributionId": t.distribution_id, "Region": "Global"}
+    return [
+        AlarmSpec(
+            name="AppSocketDeliveryFailures",
+            severity="warning",
+            meaning="More than 1% of message:new deliveries to sockets failed for 3 of 5 minutes "
+            "(relay_socket_delivery_failures_total against relay_messages_delivered_total).",
+            comparison="GreaterThanThreshold",
+            threshold=1,
+            treat_missing_data="notBreaching",
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            metric_queries=[
+                _metric("failed", PROMETHEUS_NAMESPACE, "relay_socket_delivery_failures_total", "Sum", pods),
+                _metric("delivered", PROMETHEUS_NAMESPACE, "relay_messages_delivered_total", "Sum", pods),
+                _expression(
+                    "rate",
+                    "100 * FILL(failed, 0) / (FILL(delivered, 0) + FILL(failed, 0))",
+                    "failed deliveries %",
+                ),
+            ],
+        ),
+        AlarmSpec(
+            name="AppRateLimitSpike",
+            severity="warning",
+            meaning="The app refused more than 3000 requests or messages by rate limit in 5 minutes "
+            "(relay_rate_limit_hits_total): abuse, or a client retrying in a loop.",
+            comparison="GreaterThanThreshold",
+            threshold=3000,
+            treat_missing_data="notBreaching",
+            evaluation_periods=1,
+            period=300,
+            namespace=PROMETHEUS_NAMESPACE,
+            metric_name="relay_rate_limit_hits_total",
+            statistic="Sum",
+            dimensions=pods,
+        ),
+        AlarmSpec(
+            name="S3ReplicationFailures",
+            severity="warning",
+            meaning="Uploads failed to replicate to the backup region in the last 15 minutes: "
+            "the copy a regional loss would restore from is incomplete.",
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",
+            evaluation_periods=3,
+            datapoints_to_alarm=1,
+            period=300,
+            namespace="AWS/S3",
+            metric_name="OperationsFailedReplication",
+            statistic="Sum",
+            dimensions={
+                "SourceBucket": t.uploads_bucket,
+                "DestinationBucket": t.replica_bucket,
+                "RuleId": t.replication_rule,
+            },
+        ),
+        AlarmSpec(
+            name="CloudFrontOriginErrors",
+            severity="warning",
+            meaning="More than 2% of file downloads got 502 or 504 from the S3 origin for 10 minutes.",
+            comparison="GreaterThanThreshold",
+            threshold=2,
+            treat_missing_data="notBreaching",
+            evaluation_periods=2,
+            region=US_EAST_1,
+            metric_queries=[
+                _metric("bad_gateway", "AWS/CloudFront", "502ErrorRate", "Average", cdn, 300),
+                _metric("timeout", "AWS/CloudFront", "504ErrorRate", "Average", cdn, 300),
+                _expression("rate", "FILL(bad_gateway, 0) + FILL(timeout, 0)", "origin errors %"),
+            ],
+        ),
+    ]
+
+
+def _core(t: AlarmTargets, alb: dict, db: dict, gib: int) -> list[AlarmSpec]:
     return [
         AlarmSpec(
             name="AlbHigh5xxRate",

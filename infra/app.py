@@ -1,4 +1,4 @@
-"""App: the relay service on EKS, from a digest-pinned image.
+"""App: the relay service on EKS, from a digest-pinned image (built from app/ or pinned in config).
 
 Order matters and is declared: the migrations Job for this image must finish (pulumi-kubernetes
 waits for a Job to complete) before the Deployment rolls. Pods are non-root with a read-only
@@ -18,7 +18,8 @@ import pulumi_kubernetes as k8s
 
 from infra.database_roles import DatabaseRoles, DatabaseRolesArgs
 from infra.irsa import irsa_role, irsa_service_account
-from infra.workload import WorkloadSpec, deployment_spec, migration_job_spec
+from infra.network_policy import NetworkPeers, network_policies
+from infra.workload import DRAIN_SECONDS, WorkloadSpec, deployment_spec, migration_job_spec
 
 SERVICE_ACCOUNT = "relay"
 
@@ -27,7 +28,7 @@ SERVICE_ACCOUNT = "relay"
 class AppArgs:
     environment: str
     namespace: str
-    image: str  # <repo>@sha256:<digest>: the pin is the rollback lever
+    image: pulumi.Input[str]  # <repo>@sha256:<digest>: built from app/, or relay:appImage
     region: str
     public_url: str
     files_domain: str
@@ -55,8 +56,9 @@ class AppArgs:
     alb_security_group_id: pulumi.Input[str]
     oidc_provider: aws.iam.OpenIdConnectProvider
     lb_controller: pulumi.Resource  # installs the TargetGroupBinding CRD
-    clerk_secret_key: pulumi.Input[str] | None = None
+    peers: NetworkPeers  # who may reach the pods, and whom they may reach
     cdn_signer_private_key: pulumi.Input[str] | None = None
+    sentry_dsn: pulumi.Input[str] | None = None
 
 
 class App(pulumi.ComponentResource):
@@ -77,6 +79,8 @@ class App(pulumi.ComponentResource):
             opts=child,
         )
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        # Before any pod: the namespace denies all traffic but what these policies allow.
+        policies = network_policies(name, args.namespace, labels, args.peers, self, namespace)
         self.roles = DatabaseRoles(
             f"{name}-db-roles",
             DatabaseRolesArgs(
@@ -90,19 +94,19 @@ class App(pulumi.ComponentResource):
                 database_key_arn=args.database_key_arn,
                 oidc_provider=args.oidc_provider,
             ),
-            opts=in_namespace,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *policies]),
         )
-        role = irsa_role(
+        irsa = irsa_role(
             f"{name}-uploads",
             args.oidc_provider,
             args.namespace,
             SERVICE_ACCOUNT,
-            pulumi.Output.all(args.uploads_bucket_arn, args.uploads_key_arn).apply(
+            parent=self,
+            policy=pulumi.Output.all(args.uploads_bucket_arn, args.uploads_key_arn).apply(
                 lambda v: _uploads_policy(*v)
             ),
-            parent=self,
         )
-        irsa_service_account(name, role, args.namespace, SERVICE_ACCOUNT, in_namespace)
+        account = irsa_service_account(name, irsa.role, args.namespace, SERVICE_ACCOUNT, in_namespace)
         settings, secrets = self._settings(args), self._secrets(args)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -131,16 +135,20 @@ class App(pulumi.ComponentResource):
             memory_request=args.memory_request,
             memory_limit=args.memory_limit,
         )
-        digest = args.image.rsplit("@sha256:", 1)[1][:12]
         # Named after the image: a new image is a new Job; a re-deploy of the same image is a no-op.
+        # The digest may be known only once the build ran: the name is an Output, the Job is not.
+        job_name = pulumi.Output.from_input(args.image).apply(
+            lambda ref: f"relay-migrate-{ref.rsplit('@sha256:', 1)[1][:12]}"
+        )
         migrations = k8s.batch.v1.Job(
             f"{name}-migrate",
-            metadata={"name": f"relay-migrate-{digest}", "namespace": args.namespace, "labels": labels},
+            metadata={"name": job_name, "namespace": args.namespace, "labels": labels},
             spec=migration_job_spec(spec),
-            # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s).
+            # Pulumi waits for the Job to complete: as long as the Job itself may run (900 s). Its
+            # pod needs the service account, the role's permissions and its network policy first.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[namespace, config, secret, self.roles.job],
+                depends_on=[namespace, config, secret, self.roles.job, account, *irsa.grants, *policies],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
@@ -172,6 +180,9 @@ class App(pulumi.ComponentResource):
             "RELAY_CDN_DOMAIN": args.files_domain,
             "RELAY_CDN_KEY_PAIR_ID": args.cdn_key_pair_id,
             "RELAY_DATABASE_POOL_SIZE": str(args.db_pool_size),
+            # How long /healthz answers 503 after SIGTERM; the pod's grace period and the ALB's
+            # deregistration delay are derived from the same constants (infra/workload.py).
+            "RELAY_DRAIN_SECONDS": str(DRAIN_SECONDS),
         }
 
     def _secrets(self, args: AppArgs) -> dict[str, pulumi.Input[str]]:
@@ -196,10 +207,10 @@ class App(pulumi.ComponentResource):
                 "rediss://:{0}@{1}:{2}/0", args.redis_auth_token, args.redis_address, args.redis_port
             ),
         }
-        if args.clerk_secret_key is not None:
-            values["RELAY_CLERK_SECRET_KEY"] = args.clerk_secret_key
         if args.cdn_signer_private_key is not None:
             values["RELAY_CDN_PRIVATE_KEY"] = args.cdn_signer_private_key
+        if args.sentry_dsn is not None:
+            values["RELAY_SENTRY_DSN"] = args.sentry_dsn
         return values
 
     def _scaling_and_traffic(

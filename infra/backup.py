@@ -16,6 +16,8 @@ import pulumi_aws as aws
 from infra.keys import encryption_key
 
 BACKUP_POLICIES = ("AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores")
+# Compliance mode locks for good after this many days; until then the lock can still be removed.
+COMPLIANCE_GRACE_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,12 @@ class BackupArgs:
     name_prefix: str
     backup_region: str
     retention_days: int
+    schedule: str  # cron(M H * * ? *), UTC; config keeps it clear of the RDS windows
+    start_window_minutes: int
+    # governance: a recovery point cannot be deleted before its retention ends, except by a
+    # principal allowed backup:DeleteBackupVaultLockConfiguration; compliance: by no one, ever,
+    # once the grace period (COMPLIANCE_GRACE_DAYS) has passed.
+    vault_lock_mode: str
     database_arn: pulumi.Input[str]
     db_subnet_group_name: pulumi.Input[str]  # restore tests land in the private database subnets
     db_security_group_id: pulumi.Input[str]
@@ -80,8 +88,8 @@ class Backup(pulumi.ComponentResource):
                 {
                     "rule_name": "daily-with-cross-region-copy",
                     "target_vault_name": vault.name,
-                    "schedule": "cron(0 3 * * ? *)",
-                    "start_window": 60,
+                    "schedule": args.schedule,
+                    "start_window": args.start_window_minutes,
                     "completion_window": 360,
                     "lifecycle": lifecycle,
                     "copy_actions": [{"destination_vault_arn": copy_vault.arn, "lifecycle": lifecycle}],
@@ -126,6 +134,18 @@ class Backup(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
+        for label, locked, region in (
+            (f"{name}-vault", vault, None),
+            (f"{name}-copy-vault", copy_vault, args.backup_region),
+        ):
+            aws.backup.VaultLockConfiguration(
+                f"{label}-lock",
+                backup_vault_name=locked.name,
+                min_retention_days=args.retention_days,
+                changeable_for_days=COMPLIANCE_GRACE_DAYS if args.vault_lock_mode == "compliance" else None,
+                region=region,
+                opts=child,
+            )
         self.vault_arn = vault.arn
         self.copy_vault_arn = copy_vault.arn
         self.register_outputs({"vault_arn": self.vault_arn, "copy_vault_arn": self.copy_vault_arn})

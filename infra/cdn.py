@@ -126,6 +126,16 @@ class Cdn(pulumi.ComponentResource):
             aws.shield.Protection(
                 f"{name}-shield", name=f"{name}-distribution", resource_arn=self.distribution.arn, opts=child
             )
+        # Per-status error rates (502, 504: the origin failed) for the CloudFrontOriginErrors alarm;
+        # without this subscription CloudFront publishes only the 4xx/5xx totals.
+        aws.cloudfront.MonitoringSubscription(
+            f"{name}-additional-metrics",
+            distribution_id=self.distribution.id,
+            monitoring_subscription={
+                "realtime_metrics_subscription_config": {"realtime_metrics_subscription_status": "Enabled"}
+            },
+            opts=child,
+        )
         self.distribution_id = self.distribution.id
         self.distribution_arn = self.distribution.arn
         self.key_pair_id = public_key.id  # the app signs URLs with the matching private key

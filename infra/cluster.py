@@ -15,20 +15,27 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from infra import capacity, eks_versions
+from infra.addons import Addons, AddonsArgs
+from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.keys import encryption_key
 from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+# The node role is the kubelet's: the VPC CNI and the CloudWatch agent have IRSA roles of their own.
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
-    "CloudWatchAgentServerPolicy",  # the CloudWatch Observability add-on ships logs and metrics as the node
     "AmazonSSMManagedInstanceCore",  # shell access through Session Manager, no SSH keys
 )
 ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
-# Container Insights log groups the Observability add-on writes; pre-created so they get a retention.
-INSIGHTS_LOG_GROUPS = ("application", "dataplane", "host", "performance")
+# Container Insights log groups the Observability add-on writes (prometheus: the scraped app
+# metrics); pre-created so they get a retention.
+INSIGHTS_LOG_GROUPS = ("application", "dataplane", "host", "performance", "prometheus")
+# Add-ons the nodes need to join and get pod networking; the others run on the nodes.
+NETWORKING_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+# IMDSv2 answers only the node itself: a pod is one hop further and gets no node credentials.
+IMDS_HOP_LIMIT = 1
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class ClusterArgs:
     app_namespace: str
     log_retention_days: int
     lb_controller_chart_version: str
+    cluster_autoscaler_chart_version: str
     target_group_arn: pulumi.Input[str]  # the only target group the LB controller may change
 
 
@@ -98,6 +106,9 @@ class Cluster(pulumi.ComponentResource):
                 "bootstrap_cluster_creator_admin_permissions": False,
             },
             deletion_protection=True,
+            # Without it EKS moves a version past its standard support into extended support, at
+            # six times the control-plane price; STANDARD upgrades the control plane instead.
+            upgrade_policy={"support_type": "STANDARD"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, cluster_policy], protect=True),
         )
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -106,7 +117,13 @@ class Cluster(pulumi.ComponentResource):
             client_id_lists=["sts.amazonaws.com"],
             opts=child,
         )
-        self.node_group = self._nodes(name, args)
+        pins = eks_versions.PINS[args.kubernetes_version]
+        networking = Addons(
+            f"{name}-networking",
+            self._addons_args(args, {a: pins.addons[a] for a in NETWORKING_ADDONS}, ()),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.node_group = self._nodes(name, args, networking)
         admin_access = self._access_entries(name, args)
         insights_groups = [
             aws.cloudwatch.LogGroup(
@@ -117,12 +134,14 @@ class Cluster(pulumi.ComponentResource):
             )
             for kind in INSIGHTS_LOG_GROUPS
         ]
-        aws.eks.Addon(
-            f"{name}-observability",
-            cluster_name=self.cluster.name,
-            addon_name="amazon-cloudwatch-observability",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group, *insights_groups]),
+        self.addons = Addons(
+            f"{name}-addons",
+            self._addons_args(
+                args,
+                {a: b for a, b in pins.addons.items() if a not in NETWORKING_ADDONS},
+                (self.node_group, *insights_groups),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data).apply(
@@ -148,11 +167,36 @@ class Cluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider}),
         )
+        self.autoscaler = ClusterAutoscaler(
+            f"{name}-autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                chart_version=args.cluster_autoscaler_chart_version,
+                image_tag=pins.cluster_autoscaler_image_tag,
+                oidc_provider=self.oidc_provider,
+                node_group=self.node_group,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider}),
+        )
         self.cluster_name = self.cluster.name
         self.application_log_group = insights_groups[0].name
         self.register_outputs({"cluster_name": self.cluster_name, "kubeconfig": self.kubeconfig})
 
-    def _nodes(self, name: str, args: ClusterArgs) -> aws.eks.NodeGroup:
+    def _addons_args(
+        self, args: ClusterArgs, builds: dict[str, str], needs: tuple[pulumi.Resource, ...]
+    ) -> AddonsArgs:
+        return AddonsArgs(
+            cluster=self.cluster,
+            cluster_name=args.cluster_name,
+            builds=builds,
+            oidc_provider=self.oidc_provider,
+            app_namespace=args.app_namespace,
+            prometheus_log_group=f"/aws/containerinsights/{args.cluster_name}/prometheus",
+            depends_on=needs,
+        )
+
+    def _nodes(self, name: str, args: ClusterArgs, networking: pulumi.Resource) -> aws.eks.NodeGroup:
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{name}-node-role", assume_role_policy=_assume("ec2.amazonaws.com"), opts=child)
         attachments = [
@@ -164,8 +208,8 @@ class Cluster(pulumi.ComponentResource):
             )
             for policy in NODE_POLICIES
         ]
-        # Encrypted root volumes and IMDSv2 only. Hop limit 2 keeps the node agents that read
-        # instance metadata working; app pods get AWS access through IRSA, never the node role.
+        # Encrypted root volumes and IMDSv2 only, with hop limit 1: only processes on the node (and
+        # host-network pods) reach instance metadata; pods get AWS access through IRSA.
         template = aws.ec2.LaunchTemplate(
             f"{name}-node-template",
             block_device_mappings=[
@@ -182,7 +226,7 @@ class Cluster(pulumi.ComponentResource):
             metadata_options={
                 "http_endpoint": "enabled",
                 "http_tokens": "required",
-                "http_put_response_hop_limit": 2,
+                "http_put_response_hop_limit": IMDS_HOP_LIMIT,
             },
             update_default_version=True,
             opts=child,
@@ -193,7 +237,8 @@ class Cluster(pulumi.ComponentResource):
             node_role_arn=role.arn,
             subnet_ids=list(args.private_subnet_ids),
             instance_types=list(args.node_instance_types),
-            ami_type="AL2023_x86_64_STANDARD",
+            # Graviton families boot the arm64 AMI; a mix of architectures is refused by config.
+            ami_type=capacity.ami_type(args.node_instance_types),
             capacity_type="ON_DEMAND",
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             scaling_config={
@@ -204,7 +249,9 @@ class Cluster(pulumi.ComponentResource):
             update_config={"max_unavailable": 1},
             # An autoscaler owns the live size; a deploy must not snap it back.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]
+                parent=self,
+                depends_on=[*attachments, networking],
+                ignore_changes=["scalingConfig.desiredSize"],
             ),
         )
 

@@ -11,12 +11,16 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from infra.config_reader import EXAMPLES, SECRET_KEYS, ConfigError, ConfigReader
+from infra import capacity, eks_versions
+from infra.cluster_checks import check_cluster
+from infra.config_reader import EXAMPLES, OPTIONAL_KEYS, SECRET_KEYS, ConfigError, ConfigReader
+from infra.maintenance_windows import check_windows
 
 # CloudWatch Logs accepts only these retention periods.
 # fmt: off
@@ -40,7 +44,7 @@ class Settings:
     availability_zones: tuple[str, ...]
     nat_gateway_per_az: bool
     db_instance_class: str
-    db_engine_version: str
+    db_engine_version: str  # major only: RDS applies minors itself (auto_minor_version_upgrade)
     db_allocated_storage_gb: int
     db_max_allocated_storage_gb: int
     db_multi_az: bool
@@ -48,6 +52,8 @@ class Settings:
     db_max_connections: int
     db_performance_insights_retention_days: int
     db_monitoring_interval_seconds: int
+    db_backup_window: str  # hh:mm-hh:mm UTC, daily
+    db_maintenance_window: str  # ddd:hh:mm-ddd:hh:mm UTC, weekly
     cache_node_type: str
     cache_engine_version: str
     cache_node_count: int
@@ -61,7 +67,8 @@ class Settings:
     eks_deployer_role_arn: str
     eks_oncall_role_arn: str
     lb_controller_chart_version: str
-    app_image: str
+    cluster_autoscaler_chart_version: str
+    build_on_preview: bool
     app_min_replicas: int
     app_max_replicas: int
     app_cpu_request: str
@@ -80,13 +87,18 @@ class Settings:
     uploads_noncurrent_version_days: int
     access_log_retention_days: int
     backup_retention_days: int
+    backup_schedule: str  # cron(M H * * ? *): daily, UTC
+    backup_start_window_minutes: int
+    backup_vault_lock_mode: Literal["governance", "compliance"]
+    # The rollback and promotion lever: when set, this digest is deployed and nothing is built.
+    app_image: str | None = None
     # Set only after a point-in-time restore: the stack adopts that instance (database-restore.md);
     # naming the original instance again adopts it back (the restore's rollback).
     db_restored_instance_id: str | None = None
     # Optional secrets: None when unset (the Secrets Manager secret is then created empty).
-    clerk_secret_key: pulumi.Input[str] | None = None
     alarm_webhook_url: pulumi.Input[str] | None = None
     cdn_signer_private_key: pulumi.Input[str] | None = None
+    sentry_dsn: pulumi.Input[str] | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -99,6 +111,11 @@ class Settings:
     @property
     def files_domain(self) -> str:
         return f"files.{self.domain}"
+
+    @property
+    def node_architecture(self) -> str:
+        """arm64 for Graviton families, x86_64 otherwise: the AMI and the app image follow it."""
+        return capacity.architecture(self.eks_node_instance_types) or "x86_64"
 
     @property
     def name_prefix(self) -> str:
@@ -116,10 +133,15 @@ def parse_settings(
     raw: Callable[[str], str | None],
     secrets: Mapping[str, pulumi.Input[str] | None] | None = None,
     present_keys: tuple[str, ...] = (),
+    today: date | None = None,
 ) -> Settings:
-    """Build Settings from raw config strings (as Pulumi stores them, objects as JSON)."""
+    """Build Settings from raw config strings (as Pulumi stores them, objects as JSON).
+
+    `today` decides which Kubernetes versions are still in EKS standard support (tests pass it).
+    """
     read = ConfigReader(stack, raw)
-    unknown = sorted(set(present_keys) - set(EXAMPLES))
+    today = today or date.today()
+    unknown = sorted(set(present_keys) - set(EXAMPLES) - set(OPTIONAL_KEYS))
     if unknown:
         key = unknown[0]
         raise ConfigError(
@@ -145,7 +167,11 @@ def parse_settings(
             "dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "db.<family>.<size>"
         ),
         db_engine_version=read.text(
-            "dbEngineVersion", re.compile(r"^\d{2}\.\d+$"), "a PostgreSQL major.minor"
+            "dbEngineVersion",
+            re.compile(r"^\d{2}$"),
+            "a PostgreSQL major version only, like 17: RDS upgrades minors itself in the maintenance "
+            "window, so a pinned minor fails the next deploy (no upgrade path back to it) and old "
+            "minors can no longer be created",
         ),
         db_allocated_storage_gb=read.integer("dbAllocatedStorageGb", 20, 65536),
         db_max_allocated_storage_gb=read.integer("dbMaxAllocatedStorageGb", 21, 65536),
@@ -158,6 +184,19 @@ def parse_settings(
             (1, 5, 10, 15, 30, 60),
             read.integer("dbMonitoringIntervalSeconds", 1, 60),
         ),
+        db_backup_window=read.text(
+            "dbBackupWindow",
+            re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"),
+            "hh:mm-hh:mm (UTC)",
+        ),
+        db_maintenance_window=read.text(
+            "dbMaintenanceWindow",
+            re.compile(
+                r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
+                r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+            ),
+            "ddd:hh:mm-ddd:hh:mm (UTC)",
+        ),
         cache_node_type=read.text(
             "cacheNodeType", re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$"), "cache.<family>.<size>"
         ),
@@ -167,7 +206,7 @@ def parse_settings(
         cache_node_count=read.integer("cacheNodeCount", 1, 6),
         cache_snapshot_retention_days=read.integer("cacheSnapshotRetentionDays", 7, 35),
         eks_version=read.text(
-            "eksVersion", re.compile(r"^1\.\d{2}$"), "a Kubernetes minor version like 1.33"
+            "eksVersion", re.compile(r"^1\.\d{2}$"), "a Kubernetes minor version like 1.36"
         ),
         eks_node_instance_types=read.strings("eksNodeInstanceTypes"),
         eks_node_min_size=read.integer("eksNodeMinSize", 1, 100),
@@ -181,8 +220,12 @@ def parse_settings(
         lb_controller_chart_version=read.text(
             "lbControllerChartVersion", re.compile(r"^\d+\.\d+\.\d+$"), "x.y.z"
         ),
-        app_image=read.text(
-            "appImage", DIGEST_PINNED_IMAGE, "an image pinned by digest (<repo>@sha256:<64 hex>)"
+        cluster_autoscaler_chart_version=read.text(
+            "clusterAutoscalerChartVersion", re.compile(r"^\d+\.\d+\.\d+$"), "x.y.z"
+        ),
+        build_on_preview=read.boolean("buildOnPreview"),
+        app_image=read.optional_text(
+            "appImage", DIGEST_PINNED_IMAGE, "an image pinned by digest only (<repo>@sha256:<64 hex>)"
         ),
         app_min_replicas=read.integer("appMinReplicas", 1, 100),
         app_max_replicas=read.integer("appMaxReplicas", 1, 200),
@@ -216,14 +259,25 @@ def parse_settings(
         uploads_noncurrent_version_days=read.integer("uploadsNoncurrentVersionDays", 1, 3650),
         access_log_retention_days=read.integer("accessLogRetentionDays", 1, 3650),
         backup_retention_days=read.integer("backupRetentionDays", 7, 3650),
+        backup_schedule=read.text(
+            "backupSchedule",
+            re.compile(r"^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$"),
+            "a daily cron(M H * * ? *) in UTC",
+        ),
+        backup_start_window_minutes=read.integer("backupStartWindowMinutes", 60, 720),
+        backup_vault_lock_mode=read.choice(
+            "backupVaultLockMode", ("governance", "compliance"), read.text("backupVaultLockMode")
+        ),
         db_restored_instance_id=read.optional_text(
             "dbRestoredInstanceId", RDS_IDENTIFIER, "the identifier of the restored RDS instance"
         ),
-        clerk_secret_key=secrets.get("clerkSecretKey"),
         alarm_webhook_url=secrets.get("alarmWebhookUrl"),
         cdn_signer_private_key=secrets.get("cdnSignerPrivateKeyPem"),
+        sentry_dsn=secrets.get("sentryDsn"),
     )
     _check_consistency(read, settings)
+    check_cluster(read, settings, today)
+    check_windows(read, settings)
     return settings
 
 
@@ -318,4 +372,8 @@ def load_settings() -> Settings:
                 f"Fix: pulumi config set --secret relay:{key} {EXAMPLES[key]} --stack {pulumi.get_stack()}"
             )
     secrets = {key: config.get_secret(key) for key in SECRET_KEYS}
-    return parse_settings(pulumi.get_stack(), config.get, secrets, keys)
+    settings = parse_settings(pulumi.get_stack(), config.get, secrets, keys)
+    warning = eks_versions.support_warning(settings.eks_version, date.today())
+    if warning:
+        pulumi.log.warn(warning)
+    return settings

@@ -22,7 +22,7 @@ EXAMPLES: dict[str, str] = {
     "availabilityZones": '["eu-west-1a","eu-west-1b","eu-west-1c"]',
     "natGatewayPerAz": "true",
     "dbInstanceClass": "db.r6g.large",
-    "dbEngineVersion": "16.6",
+    "dbEngineVersion": "17",
     "dbAllocatedStorageGb": "100",
     "dbMaxAllocatedStorageGb": "500",
     "dbMultiAz": "true",
@@ -30,11 +30,13 @@ EXAMPLES: dict[str, str] = {
     "dbMaxConnections": "400",
     "dbPerformanceInsightsRetentionDays": "7",
     "dbMonitoringIntervalSeconds": "60",
+    "dbBackupWindow": "01:00-01:30",
+    "dbMaintenanceWindow": "sun:04:00-sun:04:30",
     "cacheNodeType": "cache.r7g.large",
     "cacheEngineVersion": "7.1",
     "cacheNodeCount": "2",
     "cacheSnapshotRetentionDays": "7",
-    "eksVersion": "1.33",
+    "eksVersion": "1.36",
     "eksNodeInstanceTypes": '["m7g.large"]',
     "eksNodeMinSize": "3",
     "eksNodeDesiredSize": "3",
@@ -42,8 +44,10 @@ EXAMPLES: dict[str, str] = {
     "eksPublicAccessCidrs": '["203.0.113.0/24"]',
     "eksDeployerRoleArn": "arn:aws:iam::123456789012:role/relay-deployer",
     "eksOncallRoleArn": "arn:aws:iam::123456789012:role/relay-oncall",
-    "lbControllerChartVersion": "1.13.4",
+    "lbControllerChartVersion": "3.5.0",
+    "clusterAutoscalerChartVersion": "9.56.0",
     "appImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/relay-prod@sha256:" + "0" * 64,
+    "buildOnPreview": "false",
     "appMinReplicas": "3",
     "appMaxReplicas": "12",
     "appCpuRequest": "500m",
@@ -62,15 +66,18 @@ EXAMPLES: dict[str, str] = {
     "uploadsNoncurrentVersionDays": "30",
     "accessLogRetentionDays": "365",
     "backupRetentionDays": "35",
+    "backupSchedule": "'cron(0 2 * * ? *)'",
+    "backupStartWindowMinutes": "60",
+    "backupVaultLockMode": "governance",
+    "sentryDsn": "https://<key>@o0.ingest.sentry.io/<project>",
     "dbRestoredInstanceId": "relay-prod-pitr-202612010300",
-    "clerkSecretKey": "sk_live_...",
     "alarmWebhookUrl": "https://hooks.example.com/relay",
     "cdnSignerPrivateKeyPem": '"$(cat cdn-signer-private.pem)"',
 }
 # Optional secrets: set with `pulumi config set --secret`; never in the committed YAML.
-SECRET_KEYS = ("clerkSecretKey", "alarmWebhookUrl", "cdnSignerPrivateKeyPem")
-# Optional plain keys: absent in the committed YAML until an operator sets them.
-OPTIONAL_KEYS = ("dbRestoredInstanceId",)
+SECRET_KEYS = ("alarmWebhookUrl", "cdnSignerPrivateKeyPem", "sentryDsn")
+# Optional plain settings: absent means the program's default behaviour (see infra/config.py).
+OPTIONAL_KEYS = ("appImage", "dbRestoredInstanceId")
 
 
 class ConfigError(ValueError):
@@ -103,11 +110,9 @@ class ConfigReader:
 
     def optional_text(self, key: str, pattern: re.Pattern[str], what: str) -> str | None:
         value = self.raw(key)
-        if value is None:
+        if value is None or value.strip() == "":
             return None
-        if not pattern.match(value):
-            raise self.fail(key, value, f"expected {what}, or no value at all")
-        return value
+        return self.text(key, pattern, what)
 
     def integer(self, key: str, low: int, high: int) -> int:
         value = self.text(key, what=f"a whole number from {low} to {high}")

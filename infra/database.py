@@ -29,7 +29,7 @@ class DatabaseArgs:
     subnet_ids: Sequence[pulumi.Input[str]]  # database subnets: no route to the internet
     client_security_group_id: pulumi.Input[str]  # the EKS cluster security group (pods and nodes)
     instance_class: str
-    engine_version: str  # major.minor; the parameter group follows the major
+    engine_version: str  # major only ("17"): RDS picks and upgrades the minor; the parameter group follows
     allocated_storage_gb: int
     max_allocated_storage_gb: int  # storage autoscaling ceiling
     multi_az: bool
@@ -38,6 +38,8 @@ class DatabaseArgs:
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
     log_retention_days: int
+    backup_window: str  # hh:mm-hh:mm UTC; config keeps it clear of the maintenance window
+    maintenance_window: str  # ddd:hh:mm-ddd:hh:mm UTC
     # The identifier names an instance a point-in-time restore created outside Pulumi: import it
     # into this resource (the old one must be gone from state first; database-restore.md).
     adopt_existing: bool = False
@@ -64,7 +66,7 @@ class Database(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        major = args.engine_version.split(".")[0]
+        major = args.engine_version
         # The family is in the logical name: a major upgrade creates the new group beside the old
         # one, the instance moves to it, and only then is the old group deleted.
         parameters = aws.rds.ParameterGroup(
@@ -144,8 +146,8 @@ class Database(pulumi.ComponentResource):
             ca_cert_identifier="rds-ca-rsa2048-g1",
             iam_database_authentication_enabled=True,
             backup_retention_period=args.backup_retention_days,
-            backup_window="02:00-03:00",
-            maintenance_window="sun:03:30-sun:04:30",
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
             deletion_protection=True,
@@ -157,6 +159,8 @@ class Database(pulumi.ComponentResource):
             monitoring_interval=args.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn,
             enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            # With a major-only engine_version, minors move forward without a diff: the running
+            # minor is engine_version_actual.
             auto_minor_version_upgrade=True,
             # Major upgrades are a planned change: raise this for that one deploy (runbook).
             allow_major_version_upgrade=False,
@@ -172,6 +176,7 @@ class Database(pulumi.ComponentResource):
         self.arn = self.instance.arn
         self.address = self.instance.address
         self.endpoint = self.instance.endpoint
+        self.engine_version_actual = self.instance.engine_version_actual
         self.port = PORT
         self.key_arn = key.arn
         self.master_secret_arn = self.instance.master_user_secrets[0].secret_arn

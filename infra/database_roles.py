@@ -30,7 +30,7 @@ APP_ROLE = "relay_app"
 @dataclass(frozen=True)
 class DatabaseRolesArgs:
     namespace: str
-    image: str  # the app image: its Python has asyncpg and boto3
+    image: pulumi.Input[str]  # the app image: its Python has asyncpg and boto3
     region: str
     labels: dict[str, str]
     database_address: pulumi.Input[str]
@@ -48,17 +48,17 @@ class DatabaseRoles(pulumi.ComponentResource):
             role: random.RandomPassword(f"{name}-{role}-password", length=40, special=False, opts=child)
             for role in ("app", "migrator")
         }
-        role = irsa_role(
+        irsa = irsa_role(
             name,
             args.oidc_provider,
             args.namespace,
             SERVICE_ACCOUNT,
-            pulumi.Output.all(args.master_secret_arn, args.database_key_arn).apply(
+            parent=self,
+            policy=pulumi.Output.all(args.master_secret_arn, args.database_key_arn).apply(
                 lambda v: _read_master_secret(*v)
             ),
-            parent=self,
         )
-        irsa_service_account(name, role, args.namespace, SERVICE_ACCOUNT, child)
+        account = irsa_service_account(name, irsa.role, args.namespace, SERVICE_ACCOUNT, child)
         script = SCRIPT.read_text()
         scripts = k8s.core.v1.ConfigMap(
             f"{name}-script",
@@ -110,7 +110,10 @@ class DatabaseRoles(pulumi.ComponentResource):
                 "labels": args.labels,
             },
             spec=db_roles_job_spec(spec, scripts.metadata.name, SCRIPT.name),
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # The pod's first AWS call needs its service account and the role's permissions.
+            opts=pulumi.ResourceOptions(
+                parent=self, delete_before_replace=True, depends_on=[account, *irsa.grants]
+            ),
         )
         self.app_role, self.migrator_role, self.database = APP_ROLE, MIGRATOR_ROLE, DATABASE
         self.app_password = passwords["app"].result

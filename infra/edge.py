@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.certificate import ValidatedCertificate, ValidatedCertificateArgs
+from infra.workload import DEREGISTRATION_DELAY_SECONDS
 
 APP_PORT = 8000
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -81,7 +82,8 @@ class Edge(pulumi.ComponentResource):
             port=APP_PORT,
             protocol="HTTP",
             vpc_id=args.vpc_id,
-            deregistration_delay=30,  # pods drain in their preStop; no need to hold the ALB longer
+            # Sockets stay open while a terminating pod drains them (preStop + drain + shutdown).
+            deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
             stickiness={"type": "lb_cookie", "enabled": True, "cookie_duration": 86_400},
             health_check={
                 "path": "/healthz",

@@ -4,10 +4,18 @@ only by that account in that namespace through the cluster's OIDC provider."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class IrsaRole:
+    role: aws.iam.Role
+    # What a workload using the role must wait for: without its permissions the first run fails.
+    grants: tuple[pulumi.Resource, ...]
 
 
 def irsa_role(
@@ -15,9 +23,12 @@ def irsa_role(
     oidc_provider: aws.iam.OpenIdConnectProvider,
     namespace: str,
     service_account: str,
-    policy: pulumi.Input[str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+    policy: pulumi.Input[str] | None = None,
+    managed_policies: tuple[str, ...] = (),
+) -> IrsaRole:
+    """A role for one service account, with an inline `policy` and/or AWS managed policies."""
+
     def trust(values: list[str]) -> str:
         provider_arn, issuer_url = values
         issuer = issuer_url.removeprefix("https://")
@@ -46,8 +57,16 @@ def irsa_role(
         assume_role_policy=pulumi.Output.all(oidc_provider.arn, oidc_provider.url).apply(trust),
         opts=child,
     )
-    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
-    return role
+    grants: list[pulumi.Resource] = []
+    if policy is not None:
+        grants.append(aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child))
+    grants += [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{managed}", role=role.name, policy_arn=f"arn:aws:iam::aws:policy/{managed}", opts=child
+        )
+        for managed in managed_policies
+    ]
+    return IrsaRole(role, tuple(grants))
 
 
 def irsa_service_account(

@@ -8,8 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 
-def account_id() -> pulumi.Output[str]:
-    return aws.get_caller_identity_output().account_id
+def account_id(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The account the stack deploys into, looked up through `parent`'s AWS provider: the stack
+    YAML disables the default provider, so a lookup without one stops `pulumi preview`."""
+    return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
 
 
 def key_policy(

@@ -36,15 +36,15 @@ class LoadBalancerController(pulumi.ComponentResource):
         self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("relay:lb_controller:LoadBalancerController", name, None, opts)
-        role = irsa_role(
+        irsa = irsa_role(
             name,
             args.oidc_provider,
             NAMESPACE,
             SERVICE_ACCOUNT,
-            pulumi.Output.all(args.target_group_arn, args.cluster_security_group_id).apply(
+            parent=self,
+            policy=pulumi.Output.all(args.target_group_arn, args.cluster_security_group_id).apply(
                 lambda v: _policy(v[0], v[1])
             ),
-            parent=self,
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -62,10 +62,12 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "serviceAccount": {
                     "create": True,
                     "name": SERVICE_ACCOUNT,
-                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                    "annotations": {"eks.amazonaws.com/role-arn": irsa.role.arn},
                 },
+                # Counted in infra/capacity.py SYSTEM_PODS.
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(irsa.grants)),
         )
         self.register_outputs({"release": self.release.name})
 

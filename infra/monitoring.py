@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.alarm_delivery import backup_failure_events, webhook_forwarder
 from infra.alarms import APP_METRICS_NAMESPACE, US_EAST_1, AlarmSpec, AlarmTargets, catalogue
 from infra.keys import account_id, encryption_key, key_policy, service_may_use
 
@@ -34,7 +35,11 @@ class MonitoringArgs:
     application_log_group: pulumi.Input[str]
     runbook_base_url: str
     alarm_emails: tuple[str, ...]
-    alarm_webhook_url: pulumi.Input[str] | None
+    log_retention_days: int
+    cluster_name: str
+    uploads_bucket: pulumi.Input[str]
+    replica_bucket: pulumi.Input[str]
+    replication_rule: str
     alb_arn_suffix: pulumi.Input[str]
     target_group_arn_suffix: pulumi.Input[str]
     db_identifier: str
@@ -44,6 +49,9 @@ class MonitoringArgs:
     distribution_id: pulumi.Input[str]
     regional_acl_name: str
     global_acl_name: str
+    # Set when relay:alarmWebhookUrl is: the secret holding it, and the key that encrypts it.
+    alarm_webhook_secret_arn: pulumi.Input[str] | None = None
+    alarm_webhook_key_arn: pulumi.Input[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -94,8 +102,26 @@ class Monitoring(pulumi.ComponentResource):
             global_acl_name=args.global_acl_name,
             health_check_id=health_check.id,
             region=args.region,
+            cluster_name=args.cluster_name,
+            app_namespace=args.app_namespace,
+            uploads_bucket=args.uploads_bucket,
+            replica_bucket=args.replica_bucket,
+            replication_rule=args.replication_rule,
         )
         self.alarms = [self._alarm(name, spec, args) for spec in catalogue(targets)]
+        if args.alarm_webhook_secret_arn is not None and args.alarm_webhook_key_arn is not None:
+            webhook_forwarder(
+                name,
+                self,
+                args.region,
+                self.topics,
+                args.alarm_webhook_secret_arn,
+                args.alarm_webhook_key_arn,
+                args.log_retention_days,
+            )
+        self.backup_failures = backup_failure_events(
+            name, self, args.name_prefix, self.topics[args.region], args.runbook_base_url
+        )
         dashboard_name = f"{args.name_prefix}-overview"
         aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
@@ -112,14 +138,18 @@ class Monitoring(pulumi.ComponentResource):
 
     def _topic(self, name: str, args: MonitoringArgs, region: str) -> aws.sns.Topic:
         child = pulumi.ResourceOptions(parent=self)
-        # CloudWatch must be allowed to use the key, or alarm notifications vanish silently.
+        # CloudWatch (alarms) and EventBridge (backup job failures) must be allowed to use the key,
+        # or their notifications vanish silently.
         key = encryption_key(
             f"{name}-key",
             f"alarm topic in {region}",
             self,
             policy=key_policy(
-                account_id(),
-                [service_may_use("cloudwatch.amazonaws.com", ["kms:Decrypt", "kms:GenerateDataKey*"])],
+                account_id(self),
+                [
+                    service_may_use(service, ["kms:Decrypt", "kms:GenerateDataKey*"])
+                    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+                ],
             ),
             region=region,
         )
@@ -132,16 +162,6 @@ class Monitoring(pulumi.ComponentResource):
                 topic=topic.arn,
                 protocol="email",
                 endpoint=email,
-                region=region,
-                opts=child,
-            )
-        if args.alarm_webhook_url is not None:
-            aws.sns.TopicSubscription(
-                f"{name}-webhook",
-                topic=topic.arn,
-                protocol="https",
-                endpoint=args.alarm_webhook_url,
-                endpoint_auto_confirms=True,
                 region=region,
                 opts=child,
             )

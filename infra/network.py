@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+# Interface endpoints in the private subnets: image pulls (ECR API and registry; layers come through
+# the S3 gateway endpoint), IRSA token exchange, container logs and secrets stay off the NAT gateways.
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager")
+
 
 @dataclass(frozen=True)
 class NetworkArgs:
@@ -140,13 +144,46 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[t.id for t in private_tables],
             opts=child,
         )
+        self._interface_endpoints(name, args, child)
         self._flow_logs(name, args, child)
 
         self.vpc_id = self.vpc.id
+        # Plain CIDRs (known before deploy), for rules that name address ranges.
+        self.public_cidrs, self.private_cidrs, self.database_cidrs = (
+            tuple(str(blocks[tier * 3 + i]) for i in range(len(zones))) for tier in range(3)
+        )
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
         self.database_subnet_ids = [s.id for s in self.database_subnets]
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})
+
+    def _interface_endpoints(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=self.vpc.id,
+            description="Relay interface endpoints: HTTPS from inside the VPC",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": [args.cidr],
+                    "description": "nodes and pods",
+                }
+            ],
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINTS:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}-endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=[s.id for s in self.private_subnets],
+                security_group_ids=[security_group.id],
+                private_dns_enabled=True,
+                opts=child,
+            )
 
     def _flow_logs(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
         """All accepted and rejected traffic to CloudWatch Logs, for incident forensics."""

@@ -29,6 +29,7 @@ class OperatorSecrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: OperatorSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("relay:operator_secrets:OperatorSecrets", name, None, opts)
         key = encryption_key(f"{name}-secrets-key", "operator-supplied secrets", self)
+        self.key_arn = key.arn
         self.arns: dict[str, pulumi.Output[str]] = {}
         for secret_name, value in args.values.items():
             secret = aws.secretsmanager.Secret(

@@ -1,7 +1,9 @@
-"""Registry: the ECR repository CI pushes the app image to, built from app/Dockerfile.
+"""Registry: the ECR repository the program pushes the app image to (built from app/, AppImage).
 
-Tags are immutable and the program deploys by digest (`relay:appImage`), so what runs is
-exactly what was scanned and tested. Old images are kept long enough to roll back to.
+Release tags are immutable and the program deploys by digest, so what runs is exactly what was
+scanned and tested. The one exception is BuildKit's layer cache, kept in the same repository under
+`cache-<architecture>` tags that every build overwrites. Old images are kept long enough to roll
+back to.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.keys import encryption_key
+
+CACHE_TAG_PREFIX = "cache-"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,11 @@ class Registry(pulumi.ComponentResource):
         repository = aws.ecr.Repository(
             f"{name}-repository",
             name=args.repository_name,
-            image_tag_mutability="IMMUTABLE",
+            # Immutable except the build cache, which each build replaces in place.
+            image_tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+            image_tag_mutability_exclusion_filters=[
+                {"filter": f"{CACHE_TAG_PREFIX}*", "filter_type": "WILDCARD"}
+            ],
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
             force_delete=False,
@@ -67,4 +75,5 @@ class Registry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_url = repository.repository_url
+        self.registry_id = repository.registry_id
         self.register_outputs({"repository_url": self.repository_url})

@@ -18,6 +18,8 @@ from infra.buckets import PrivateBucket, PrivateBucketArgs
 from infra.cdn import Cdn, CdnArgs
 from infra.keys import account_id, encryption_key, key_policy, service_may_use
 
+REPLICATION_RULE = "all-objects-to-backup-region"
+
 
 @dataclass(frozen=True)
 class StorageArgs:
@@ -39,7 +41,7 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("relay:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = account_id()
+        account = account_id(self)
         names = {
             role: pulumi.Output.concat(args.name_prefix, f"-{role}-", account)
             for role in ("uploads", "replica", "logs")
@@ -53,7 +55,7 @@ class Storage(pulumi.ComponentResource):
                 bucket_name=names["logs"],
                 noncurrent_version_days=30,
                 expire_after_days=args.access_log_retention_days,
-                extra_statements=_log_delivery_statements(names["logs"], account, args.region),
+                extra_statements=_log_delivery_statements(names["logs"], account, args.region, self),
             ),
             opts=child,
         )
@@ -118,7 +120,7 @@ class Storage(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        self._replicate(name, args, names["replica"])
+        self.replica_bucket_name = self._replicate(name, args, names["replica"])
         self.uploads_bucket_name = self.uploads.id
         self.uploads_bucket_arn = self.uploads.arn
         self.uploads_key_arn = self.key.arn
@@ -127,7 +129,9 @@ class Storage(pulumi.ComponentResource):
         self.cdn_key_pair_id = self.cdn.key_pair_id
         self.register_outputs({"uploads_bucket": self.uploads_bucket_name, "files_domain": args.files_domain})
 
-    def _replicate(self, name: str, args: StorageArgs, replica_name: pulumi.Output[str]) -> None:
+    def _replicate(
+        self, name: str, args: StorageArgs, replica_name: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
         replica_key = encryption_key(
             f"{name}-replica-key", "uploads replica", self, region=args.backup_region
         )
@@ -171,7 +175,7 @@ class Storage(pulumi.ComponentResource):
             role=role.arn,
             rules=[
                 {
-                    "id": "all-objects-to-backup-region",
+                    "id": REPLICATION_RULE,
                     "status": "Enabled",
                     "filter": {},
                     "delete_marker_replication": {"status": "Enabled"},
@@ -180,6 +184,9 @@ class Storage(pulumi.ComponentResource):
                         "bucket": replica.arn,
                         "storage_class": "STANDARD_IA",
                         "encryption_configuration": {"replica_kms_key_id": replica_key.arn},
+                        # Publishes OperationsFailedReplication, which the S3ReplicationFailures alarm
+                        # watches: a failed copy is otherwise silent.
+                        "metrics": {"status": "Enabled"},
                     },
                 }
             ],
@@ -187,13 +194,17 @@ class Storage(pulumi.ComponentResource):
                 parent=self, depends_on=[self.uploads.versioning, replica.versioning]
             ),
         )
+        return replica.id
 
 
 def _log_delivery_statements(
-    bucket_name: pulumi.Output[str], account: pulumi.Output[str], region: str
+    bucket_name: pulumi.Output[str], account: pulumi.Output[str], region: str, parent: pulumi.Resource
 ) -> pulumi.Output[list[dict]]:
     """Who may write into the log bucket: the ALB, S3 server access logging, CloudFront logging v2."""
-    elb_account = aws.elb.get_service_account_output(region=region).arn
+    # Through the parent's (explicit) AWS provider: the stack disables the default one.
+    elb_account = aws.elb.get_service_account_output(
+        region=region, opts=pulumi.InvokeOutputOptions(parent=parent)
+    ).arn
 
     def render(values: list[str]) -> list[dict]:
         bucket, acct, elb = values

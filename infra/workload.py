@@ -13,14 +13,20 @@ from typing import Any
 import pulumi
 
 PORT = 8000
+# Shutdown, from the one constant set that every timer derives from (Edge reads them too):
 PRESTOP_SLEEP_SECONDS = 15  # the ALB needs a few health-check rounds to stop routing to the pod
-DRAIN_SECONDS = 60  # then the service closes sockets and finishes in-flight requests
+DRAIN_SECONDS = 60  # RELAY_DRAIN_SECONDS: /healthz answers 503 while sockets move to other pods
+SHUTDOWN_SECONDS = 15  # then uvicorn closes what is left and the process exits
+# Kubernetes kills the pod after this; the ALB holds a deregistering target's connections as long,
+# so neither cuts a socket the service is still draining.
+TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + DRAIN_SECONDS + SHUTDOWN_SECONDS
+DEREGISTRATION_DELAY_SECONDS = TERMINATION_GRACE_SECONDS
 JOB_SCRIPTS = "/opt/relay-jobs"
 
 
 @dataclass(frozen=True)
 class WorkloadSpec:
-    image: str
+    image: pulumi.Input[str]
     labels: dict[str, str]
     service_account: str
     config_map: pulumi.Input[str]
@@ -133,7 +139,7 @@ def deployment_spec(spec: WorkloadSpec, settings_checksum: pulumi.Input[str]) ->
             "spec": _pod(
                 spec,
                 [serve],
-                termination_grace_period_seconds=PRESTOP_SLEEP_SECONDS + DRAIN_SECONDS,
+                termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
                 topology_spread_constraints=spread,
             ),
         },

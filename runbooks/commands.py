@@ -54,15 +54,20 @@ def split_commands(line: str) -> list[list[str]]:
         else:
             current.append(token)
     commands.append(current)
-    return [
-        [
-            t
-            for i, t in enumerate(c)
-            if not (ENV_ASSIGNMENT.match(t) and all(ENV_ASSIGNMENT.match(p) for p in c[:i]))
-        ]
-        for c in commands
-        if c
-    ]
+    return [argv for argv in map(_without_assignments, commands) if argv]
+
+
+def _without_assignments(argv: list[str]) -> list[str]:
+    """Drop leading `NAME=value` words (and an `export` of them): only the command is checked.
+
+    A line that only sets variables leaves nothing to check.
+    """
+    words = list(argv)
+    if words[:1] == ["export"] and all(ENV_ASSIGNMENT.match(word) for word in words[1:]):
+        return []
+    while words and ENV_ASSIGNMENT.match(words[0]):
+        words.pop(0)
+    return words
 
 
 def check_line(line: str, make_targets: frozenset[str]) -> list[str]:

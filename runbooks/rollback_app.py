@@ -37,8 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def current_digest(stack: Stack) -> tuple[str, str]:
-    repository, _, digest = stack.app_image.partition("@")
+def deployed_image(stack: Stack, pulumi: str) -> str:
+    """The pinned `relay:appImage`, or else the image the stack built and deployed (its output)."""
+    if stack.app_image:
+        return stack.app_image
+    return run([pulumi, "stack", "output", "appImage", "--stack", stack.name]).strip()
+
+
+def current_digest(image: str) -> tuple[str, str]:
+    repository, _, digest = image.partition("@")
     return repository, digest
 
 
@@ -66,8 +73,7 @@ def previous_digest(stack: Stack, current: str) -> str:
     return older[-1][1]
 
 
-def resolve_target(stack: Stack, to: str) -> str:
-    _, current = current_digest(stack)
+def resolve_target(stack: Stack, current: str, to: str) -> str:
     if to == "previous":
         return previous_digest(stack, current)
     if not DIGEST.match(to):
@@ -85,9 +91,10 @@ def resolve_target(stack: Stack, to: str) -> str:
 
 def roll_back(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack, args.stack_file)
-    repository, _ = current_digest(stack)
     pulumi = pulumi_binary()
-    record = Record("rollback app", dry_run=not args.apply, before={"appImage": stack.app_image})
+    image = deployed_image(stack, pulumi)
+    repository, current = current_digest(image)
+    record = Record("rollback app", dry_run=not args.apply, before={"appImage": image})
     if args.emergency and args.to != "previous":
         raise OperatorError(
             "--emergency goes back one Deployment revision (kubectl rollout undo), not to a chosen digest",
@@ -100,7 +107,7 @@ def roll_back(args: argparse.Namespace) -> int:
         ]
         target = None
     else:
-        target = f"{repository}@{resolve_target(stack, args.to)}"
+        target = f"{repository}@{resolve_target(stack, current, args.to)}"
         steps = [
             [pulumi, "config", "set", "relay:appImage", target, "--stack", stack.name],
             [pulumi, "up", "--stack", stack.name, "--yes", *stack.policy_pack_args],

@@ -27,7 +27,7 @@ class Stack:
     environment: str
     region: str
     backup_region: str
-    app_image: str
+    app_image: str | None  # the pinned digest; None when the stack deploys the image it builds
     restored_db_id: str | None
     config_file: Path
 
@@ -97,7 +97,7 @@ def load_stack(name: str, config_file: Path | None = None) -> Stack:
         environment=key("environment"),
         region=key("region"),
         backup_region=key("backupRegion"),
-        app_image=key("appImage"),
+        app_image=key("appImage", required=False),
         restored_db_id=key("dbRestoredInstanceId", required=False),
         config_file=path,
     )

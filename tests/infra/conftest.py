@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.infra.stack_capture import StackRun, evaluate_stack
+from tests.infra.stack_capture import StackRun, capture_run, evaluate_stack, stack_config
 
 STACKS = ("prod", "staging")
 
@@ -21,3 +21,30 @@ def prod_run() -> StackRun:
 @pytest.fixture(scope="session")
 def staging_run() -> StackRun:
     return evaluate_stack("staging")
+
+
+# A prod variant with what the committed YAML does not exercise: Graviton nodes, a compliance-mode
+# vault lock and an alarm webhook (secret config).
+VARIANT_OVERRIDES = {
+    "relay:eksNodeInstanceTypes": '["m7g.large"]',
+    "relay:backupVaultLockMode": "compliance",
+    "relay:alarmWebhookUrl": "https://hooks.example.com/relay",
+}
+PINNED_IMAGE = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/relay-prod@sha256:" + "ab12" * 16
+
+
+@pytest.fixture(scope="session")
+def variant_run() -> StackRun:
+    run = capture_run(
+        "prod", config={**stack_config("prod"), **VARIANT_OVERRIDES}, secret_keys=("relay:alarmWebhookUrl",)
+    )
+    assert run.error is None, run.error
+    return run
+
+
+@pytest.fixture(scope="session")
+def pinned_run() -> StackRun:
+    """prod with relay:appImage set: the rollback and promotion path."""
+    run = capture_run("prod", config={**stack_config("prod"), "relay:appImage": PINNED_IMAGE})
+    assert run.error is None, run.error
+    return run

@@ -8,6 +8,8 @@ dependencies and resource options, which `MockResourceArgs` does not carry.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pulumi
@@ -42,6 +44,8 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
             "address": address,
             "endpoint": f"{address}:5432",
             "port": 5432,
+            # RDS picks the newest minor of the requested major.
+            "engineVersionActual": f"{inputs.get('engineVersion')}.4",
             "masterUserSecrets": [
                 {"secretArn": f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT_ID}:secret:rds!db"}
             ],
@@ -77,7 +81,17 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
         return {"latestVersion": 1}
     if args.typ == "aws:ecr/repository:Repository":
-        return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/{inputs['name']}"}
+        return {
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.eu-west-1.amazonaws.com/{inputs['name']}",
+            "registryId": ACCOUNT_ID,
+        }
+    if args.typ == "docker-build:index:Image":
+        # BuildKit's manifest digest: here a hash of what was asked for, so new inputs, new digest.
+        digest = (
+            "sha256:" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        )
+        tag = inputs["tags"][0]
+        return {"digest": digest, "ref": f"{tag}@{digest}"}
     if args.typ == "aws:route53/record:Record":
         return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if args.typ == "aws:route53/healthCheck:HealthCheck":
@@ -87,13 +101,30 @@ def _computed(args: MockResourceArgs) -> dict[str, Any]:
     return {}
 
 
-class RelayMocks(pulumi.runtime.Mocks):
-    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown."""
+def refusal(package: str, what: str) -> str:
+    """The engine's words when a default provider is disabled (pkg/resource/deploy/providers)."""
+    return f"Default provider for '{package}' disabled. '{what}' must use an explicit provider."
 
-    def __init__(self, preview: bool = False):
+
+class RelayMocks(pulumi.runtime.Mocks):
+    """`preview=True` behaves like `pulumi preview`: computed outputs stay unknown.
+
+    `disabled_default_providers` is the stack's `pulumi:disable-default-providers`: like the engine,
+    the mocks then refuse any resource or invoke of those packages that names no provider.
+    """
+
+    def __init__(self, preview: bool = False, disabled_default_providers: tuple[str, ...] = ()):
         self.preview = preview
+        self.disabled = disabled_default_providers
+
+    def _refuse_default_provider(self, token: str, provider: str | None, what: str) -> None:
+        package = token.split(":", 1)[0]
+        if not provider and ("*" in self.disabled or package in self.disabled):
+            raise Exception(refusal(package, what))
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.custom and not args.typ.startswith("pulumi:providers:"):
+            self._refuse_default_provider(args.typ, args.provider, args.name)
         # Auto-named resources get their logical name, as the provider's autonaming would.
         defaults = {"arn": _arn(args), "name": args.name}
         computed = {**{k: v for k, v in defaults.items() if k not in args.inputs}, **_computed(args)}
@@ -102,10 +133,14 @@ class RelayMocks(pulumi.runtime.Mocks):
         return f"{args.typ.rsplit(':', 1)[1].lower()}-{args.name}", {**args.inputs, **computed}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
+        self._refuse_default_provider(args.token, args.provider, args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA0"}
         if args.token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            endpoint = f"https://{args.args.get('registryId', ACCOUNT_ID)}.dkr.ecr.eu-west-1.amazonaws.com"
+            return {"proxyEndpoint": endpoint, "userName": "AWS", "password": "mock-ecr-token", "id": "x"}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         return {}

@@ -41,7 +41,12 @@ def by_output(run: StackRun, key: str) -> dict[Any, CapturedResource]:
     """Resources indexed by an output value (an `id` or `arn`), to follow references."""
     if key == "id":
         return {r.id: r for r in run.resources if r.id}
-    return {r.outputs[key]: r for r in run.resources if isinstance(r.outputs.get(key), str)}
+    # An `arn` among the inputs names another resource (a topic policy's topic), not this one.
+    return {
+        r.outputs[key]: r
+        for r in run.resources
+        if isinstance(r.outputs.get(key), str) and not (key == "arn" and "arn" in r.inputs)
+    }
 
 
 def config(run: StackRun, key: str) -> str:

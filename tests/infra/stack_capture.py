@@ -150,7 +150,8 @@ def _evaluate(
 
     from tests.infra.mocks import RecordingMonitor, RelayMocks
 
-    mocks = RelayMocks(preview=preview)
+    disabled = json.loads(config.get("pulumi:disable-default-providers", "[]"))
+    mocks = RelayMocks(preview=preview, disabled_default_providers=tuple(disabled))
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(config, secret_keys=secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name, preview=preview, monitor=monitor)

@@ -89,13 +89,13 @@ def test_migrations_job_runs_relay_migrate_and_must_finish_before_the_deployment
     assert "pulumi.com/skipAwait" not in job.inputs["metadata"].get("annotations", {}), (
         "Pulumi must await the Job"
     )
-    digest = config(stack_run, "appImage").split("@sha256:")[1]
+    digest = stack_run.exports["appImage"].split("@sha256:")[1]
     assert job.inputs["metadata"]["name"] == f"relay-migrate-{digest[:12]}", "a new image means a new Job"
 
 
-def test_deployment_serves_the_pinned_image_on_port_8000(stack_run):
+def test_deployment_serves_the_deployed_image_on_port_8000(stack_run):
     relay = container(single(stack_run, DEPLOYMENT), "relay")
-    assert relay["image"] == config(stack_run, "appImage") and "@sha256:" in relay["image"]
+    assert relay["image"] == stack_run.exports["appImage"] and "@sha256:" in relay["image"]
     assert relay["command"] == ["relay", "serve"]
     assert relay["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
     assert container(single(stack_run, JOB, "-migrate"), "migrate")["image"] == relay["image"]
@@ -166,7 +166,7 @@ def test_target_group_binding_attaches_the_service_to_the_alb_target_group(stack
         peer["securityGroup"]["groupID"]
         == single(stack_run, "aws:ec2/securityGroup:SecurityGroup", "-alb-sg").id
     )
-    release = single(stack_run, "kubernetes:helm.sh/v3:Release")
+    release = single(stack_run, "kubernetes:helm.sh/v3:Release", "-lb-controller-release")
     assert release.urn in binding.dependencies, "the controller (and its CRD) must exist first"
 
 
@@ -204,7 +204,7 @@ def test_database_roles_are_set_up_in_cluster_before_migrations(stack_run):
     roles_job, migrations = single(stack_run, JOB, "-db-roles-job"), single(stack_run, JOB, "-migrate")
     assert roles_job.urn in migrations.dependencies
     runner = container(roles_job, "db-roles")
-    assert runner["image"] == config(stack_run, "appImage")
+    assert runner["image"] == stack_run.exports["appImage"]
     assert runner["command"] == ["python", "/opt/relay-jobs/db_roles.py"]
     script_volume = next(
         v for v in roles_job.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "scripts"
@@ -265,3 +265,77 @@ def test_changed_settings_roll_the_pods(staging_run):
         for run in (base, changed)
     ]
     assert len(checksums[0]) == 64 and checksums[0] != checksums[1]
+
+
+def test_jobs_wait_for_their_service_account_and_iam_permissions(stack_run):
+    """A Job's pod assumes its IRSA role on its first AWS call; created before the service account
+    or the role's policy, it fails and burns its retries."""
+    accounts = {
+        a.inputs["metadata"]["name"]: a for a in of_type(stack_run, "kubernetes:core/v1:ServiceAccount")
+    }
+    for job in (single(stack_run, JOB, "-db-roles-job"), single(stack_run, JOB, "-migrate")):
+        account = accounts[job.inputs["spec"]["template"]["spec"]["serviceAccountName"]]
+        assert account.urn in job.dependencies, f"{job.urn}: waits for {account.urn}"
+        role = by_output(stack_run, "arn")[
+            account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        ]
+        (policy,) = [
+            p for p in of_type(stack_run, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
+        ]
+        assert policy.urn in job.dependencies, f"{job.urn}: waits for {policy.urn}"
+
+
+def test_draining_sockets_are_cut_by_neither_the_alb_nor_kubernetes(stack_run):
+    """On shutdown the pod sleeps in preStop (the ALB stops routing), then answers 503 for
+    RELAY_DRAIN_SECONDS while clients move, then closes. Every target group that carries sockets
+    must hold a deregistering pod's connections that long, and Kubernetes must not kill it sooner."""
+    deployment = single(stack_run, DEPLOYMENT)
+    values, _ = environment(stack_run, deployment, "relay")
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    pre_stop = container(deployment, "relay")["lifecycle"]["preStop"]["sleep"]["seconds"]
+    drain = int(values["RELAY_DRAIN_SECONDS"])
+    grace = pod["terminationGracePeriodSeconds"]
+    assert drain > 0 and grace > pre_stop + drain
+    bound = {
+        b.inputs["spec"]["targetGroupARN"]
+        for b in of_type(stack_run, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
+    }
+    target_groups = [
+        t for t in of_type(stack_run, "aws:lb/targetGroup:TargetGroup") if t.outputs["arn"] in bound
+    ]
+    assert target_groups
+    for target_group in target_groups:
+        assert target_group.inputs["deregistrationDelay"] >= grace, target_group.urn
+
+
+def test_pods_talk_only_to_what_they_use(stack_run):
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in of_type(stack_run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    relay = policies["relay"]
+    labels = single(stack_run, DEPLOYMENT).inputs["spec"]["template"]["metadata"]["labels"]
+    assert relay["podSelector"]["matchLabels"].items() <= labels.items()
+    subnets = {
+        tier: sorted(
+            s.inputs["cidrBlock"]
+            for s in of_type(stack_run, "aws:ec2/subnet:Subnet")
+            if f"-{tier}-" in s.name
+        )
+        for tier in ("public", "private", "database")
+    }
+    (ingress,) = relay["ingress"]
+    assert sorted(p["ipBlock"]["cidr"] for p in ingress["from"]) == sorted(
+        subnets["public"] + subnets["private"]
+    )
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+    dns, data, https = relay["egress"]
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert sorted(p["ipBlock"]["cidr"] for p in data["to"]) == subnets["database"]
+    assert {p["port"] for p in data["ports"]} == {5432, 6379}
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]
+    migrations = single(stack_run, JOB, "-migrate")
+    network_policies = {p.urn for p in of_type(stack_run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert network_policies <= set(migrations.dependencies), "the Job's pod starts with its traffic allowed"

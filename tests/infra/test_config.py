@@ -1,17 +1,20 @@
 """Stack config: every required key, every floor, and the settings no stack may change."""
 
 import json
+from datetime import date
 
 import pytest
 
-from infra.config import EXAMPLES, SECRET_KEYS, ConfigError, parse_settings
-from infra.config_reader import OPTIONAL_KEYS
+from infra.config import EXAMPLES, OPTIONAL_KEYS, SECRET_KEYS, ConfigError, parse_settings
 from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
-REQUIRED_KEYS = [key for key in EXAMPLES if key not in (*SECRET_KEYS, *OPTIONAL_KEYS)]
+REQUIRED_KEYS = [key for key in EXAMPLES if key not in SECRET_KEYS and key not in OPTIONAL_KEYS]
 
 
-def settings_for(stack: str, **overrides: object):
+TODAY = date(2026, 12, 1)  # config checks depend on the date (EKS support); tests fix it
+
+
+def settings_for(stack: str, today: date = TODAY, **overrides: object):
     """parse_settings over the committed YAML, with keys replaced (None removes a key)."""
     values = {k.split(":", 1)[1]: v for k, v in stack_config(stack).items() if k.startswith("relay:")}
     for key, value in overrides.items():
@@ -19,7 +22,7 @@ def settings_for(stack: str, **overrides: object):
             values.pop(key, None)
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
-    return parse_settings(stack, values.get, present_keys=tuple(values))
+    return parse_settings(stack, values.get, present_keys=tuple(values), today=today)
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -114,7 +117,38 @@ def test_the_program_stops_on_a_missing_key_before_declaring_anything():
 
 
 def test_the_program_refuses_a_secret_stored_in_plain_text():
-    run = capture_run("prod", config={**stack_config("prod"), "relay:clerkSecretKey": "sk_live_plain"})
-    assert "relay:clerkSecretKey is stored in plain text" in run.error
-    assert "pulumi config set --secret relay:clerkSecretKey" in run.error
-    assert "sk_live_plain" not in run.error
+    dsn = "https://plain@o0.ingest.sentry.io/1"
+    run = capture_run("prod", config={**stack_config("prod"), "relay:sentryDsn": dsn})
+    assert "relay:sentryDsn is stored in plain text" in run.error
+    assert "pulumi config set --secret relay:sentryDsn" in run.error
+    assert dsn not in run.error
+
+
+def test_a_pinned_minor_engine_version_is_refused():
+    with pytest.raises(
+        ConfigError, match=r"relay:dbEngineVersion is '16\.6': expected a PostgreSQL major version only"
+    ):
+        settings_for("prod", dbEngineVersion="16.6")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "other"),
+    [
+        ({"backupSchedule": "cron(30 3 * * ? *)"}, "backupSchedule", "dbMaintenanceWindow"),
+        ({"backupStartWindowMinutes": "120"}, "backupSchedule", "dbMaintenanceWindow"),
+        ({"dbBackupWindow": "04:00-04:30"}, "dbBackupWindow", "dbMaintenanceWindow"),
+        ({"dbBackupWindow": "02:15-02:45"}, "backupSchedule", "dbBackupWindow"),
+        ({"dbMaintenanceWindow": "mon:02:30-mon:03:00"}, "backupSchedule", "dbMaintenanceWindow"),
+    ],
+)
+def test_overlapping_backup_and_maintenance_windows_are_refused_naming_both_keys(overrides, key, other):
+    with pytest.raises(ConfigError) as error:
+        settings_for("prod", **overrides)
+    message = str(error.value)
+    assert message.startswith(f"relay:{key} is ") and f"overlaps relay:{other}" in message, message
+    assert f"Fix: pulumi config set relay:{key}" in message
+
+
+def test_a_window_shorter_than_rds_allows_is_refused():
+    with pytest.raises(ConfigError, match=r"relay:dbBackupWindow is '01:00-01:15'.*at least 30 minutes"):
+        settings_for("prod", dbBackupWindow="01:00-01:15")

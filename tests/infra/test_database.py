@@ -75,3 +75,16 @@ def test_database_accepts_connections_only_from_the_cluster(stack_run):
     assert not rule.get("cidrBlocks") and rule["securityGroups"] == ["sg-0c1u5t3r5ecur1ty"]
     subnet_group = by_output(stack_run, "name")[i["dbSubnetGroupName"]]
     assert all("-database-" in by_output(stack_run, "id")[s].name for s in subnet_group.inputs["subnetIds"])
+
+
+def test_engine_version_names_the_major_only_so_minor_upgrades_never_break_a_deploy(stack_run):
+    """RDS moves minors forward itself (auto_minor_version_upgrade); a pinned minor would be
+    behind the running one at the next deploy ("Cannot find upgrade path"), and AWS stops
+    creating old minors. The running minor is reported through engine_version_actual."""
+    db = single(stack_run, INSTANCE)
+    version = db.inputs["engineVersion"]
+    assert version.isdigit(), f"{db.urn}: engineVersion {version!r} must be a major version only"
+    assert db.inputs["autoMinorVersionUpgrade"] is True
+    family = by_output(stack_run, "name")[db.inputs["parameterGroupName"]].inputs["family"]
+    assert family == f"postgres{version}"
+    assert stack_run.exports["databaseEngineVersion"] == db.outputs["engineVersionActual"]

@@ -66,7 +66,6 @@ def test_target_group_binds_pod_ips_with_cookie_stickiness_and_healthz(stack_run
     assert i["targetType"] == "ip" and i["port"] == 8000 and i["protocol"] == "HTTP"
     assert i["stickiness"]["type"] == "lb_cookie" and i["stickiness"]["enabled"] is True
     assert i["healthCheck"]["path"] == "/healthz" and i["healthCheck"]["matcher"] == "200"
-    assert i["deregistrationDelay"] <= 60
     (action,) = listener(stack_run, 443).inputs["defaultActions"]
     assert action == {"type": "forward", "targetGroupArn": target_group.outputs["arn"]}
 

@@ -55,6 +55,7 @@ def test_the_program_declares_the_expected_kinds(stack_run):
         "PodDisruptionBudget",
         "HorizontalPodAutoscaler",
         "TargetGroupBinding",
+        "NetworkPolicy",
     }
 
 

@@ -6,7 +6,7 @@ from tests.infra.resources import by_output, config, of_type, plain, single
 
 
 def test_load_balancer_controller_is_installed_by_helm_with_a_scoped_irsa_role(stack_run):
-    release = single(stack_run, "kubernetes:helm.sh/v3:Release")
+    release = single(stack_run, "kubernetes:helm.sh/v3:Release", "-lb-controller-release")
     i = plain(release.inputs)
     assert i["chart"] == "aws-load-balancer-controller" and i["namespace"] == "kube-system"
     assert i["version"] == config(stack_run, "lbControllerChartVersion")

@@ -96,8 +96,17 @@ def test_no_program_module_shadows_the_standard_library():
 def test_resources_the_platform_guide_targets_exist(prod_run):
     guide = Path(REPO_ROOT, "docs", "platform-engineers.md").read_text()
     targeted = re.findall(r"--target '([^']+)'", guide)
-    assert targeted, "the guide's first deploy creates the image repository by URN"
     assert set(targeted) <= {r.urn for r in prod_run.resources}
+
+
+def test_the_guide_walks_the_first_deploy_the_rollback_pin_and_the_costs():
+    guide = Path(REPO_ROOT, "docs", "platform-engineers.md").read_text()
+    assert "pulumi config set relay:appImage " in guide and "pulumi config rm relay:appImage" in guide
+    assert "docker buildx version" in guide, "Docker with buildx is a prerequisite of the build"
+    costs = guide.split("## Monthly cost estimate")[1].split("\n## ")[0]
+    for driver in ("NAT data", "flow logs", "Container Insights", "restore tests", "replica storage class"):
+        assert driver in costs, driver
+    assert "clerkSecretKey" not in guide and "clerk-secret-key" not in guide
 
 
 def test_protected_resources_are_the_ones_the_guide_lists(stack_run):
@@ -112,6 +121,15 @@ def test_protected_resources_are_the_ones_the_guide_lists(stack_run):
         "aws:kms/key:Key",
         "aws:backup/vault:Vault",
     }
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_lookups_and_resources_use_explicit_providers_as_the_stack_requires(stack):
+    """The mocks refuse what the engine refuses (a default provider the stack disables); the
+    program must evaluate anyway, its lookups included (`get_caller_identity`, ELB account)."""
+    assert json.loads(stack_config(stack)["pulumi:disable-default-providers"])
+    run = capture_run(stack)
+    assert run.error is None, run.error[-800:]
 
 
 def test_packages_without_default_providers_are_always_given_one(stack_run):

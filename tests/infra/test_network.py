@@ -2,6 +2,7 @@
 
 import json
 
+from infra.network import INTERFACE_ENDPOINTS
 from tests.infra.resources import by_output, config, of_type, single
 
 
@@ -66,10 +67,32 @@ def test_default_security_group_allows_nothing(stack_run):
 
 
 def test_s3_traffic_uses_a_gateway_endpoint(stack_run):
-    endpoint = single(stack_run, "aws:ec2/vpcEndpoint:VpcEndpoint")
-    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    (endpoint,) = [
+        e
+        for e in of_type(stack_run, "aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Gateway"
+    ]
     assert endpoint.inputs["serviceName"] == f"com.amazonaws.{config(stack_run, 'region')}.s3"
     private_tables = {
         t.id for t in of_type(stack_run, "aws:ec2/routeTable:RouteTable") if "-private-rt-" in t.name
     }
     assert set(endpoint.inputs["routeTableIds"]) == private_tables
+
+
+def test_image_pulls_tokens_logs_and_secrets_stay_off_the_nat_gateways(stack_run):
+    region = config(stack_run, "region")
+    interfaces = {
+        e.inputs["serviceName"].removeprefix(f"com.amazonaws.{region}."): e
+        for e in of_type(stack_run, "aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    }
+    assert (
+        set(interfaces) == set(INTERFACE_ENDPOINTS) >= {"ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"}
+    )
+    private = {s.id for s in of_type(stack_run, "aws:ec2/subnet:Subnet") if "-private-" in s.name}
+    for service, endpoint in interfaces.items():
+        assert endpoint.inputs["privateDnsEnabled"] is True, service
+        assert set(endpoint.inputs["subnetIds"]) == private, service
+        (group,) = [by_output(stack_run, "id")[g] for g in endpoint.inputs["securityGroupIds"]]
+        (rule,) = group.inputs["ingress"]
+        assert (rule["fromPort"], rule["cidrBlocks"]) == (443, [config(stack_run, "vpcCidr")])

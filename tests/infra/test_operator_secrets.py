@@ -3,7 +3,8 @@
 from tests.infra.resources import of_type, plain, single
 from tests.infra.stack_capture import capture_run, stack_config
 
-SECRET_NAMES = {"clerk-secret-key", "alarm-webhook-url", "cdn-signer-private-key"}
+# No Clerk secret key: the service verifies session tokens networklessly (JWKS) and never reads it.
+SECRET_NAMES = {"alarm-webhook-url", "cdn-signer-private-key"}
 
 
 def secret_names(run):
@@ -16,30 +17,25 @@ def test_secrets_exist_without_values_when_config_holds_none(stack_run):
     for secret in of_type(stack_run, "aws:secretsmanager/secret:Secret"):
         assert secret.inputs["name"].startswith(f"relay-{stack_run.stack}/") and secret.inputs["kmsKeyId"]
     app_secret = single(stack_run, "kubernetes:core/v1:Secret", "-app-secrets")
-    assert "RELAY_CLERK_SECRET_KEY" not in plain(app_secret.inputs["stringData"])
+    assert "RELAY_SENTRY_DSN" not in plain(app_secret.inputs["stringData"]), "Sentry stays optional"
 
 
-def test_secret_config_fills_the_secret_the_pods_and_the_alarm_webhook():
+def test_secret_config_fills_the_secret_and_the_pods():
+    dsn = "https://public@o0.ingest.sentry.io/42"
     config = {
         **stack_config("prod"),
-        "relay:clerkSecretKey": "sk_live_test",
         "relay:alarmWebhookUrl": "https://hooks.example.com/relay",
+        "relay:sentryDsn": dsn,
     }
-    run = capture_run("prod", config=config, secret_keys=("relay:clerkSecretKey", "relay:alarmWebhookUrl"))
+    run = capture_run("prod", config=config, secret_keys=("relay:alarmWebhookUrl", "relay:sentryDsn"))
     assert run.error is None, run.error
     versions = {v.name: v for v in of_type(run, "aws:secretsmanager/secretVersion:SecretVersion")}
-    assert set(versions) == {
-        "relay-prod-secrets-clerk-secret-key-value",
-        "relay-prod-secrets-alarm-webhook-url-value",
-    }
-    version = versions["relay-prod-secrets-clerk-secret-key-value"]
-    assert version.inputs["secretString"] != "sk_live_test", "the value reaches the engine as a secret"
-    assert plain(version.inputs["secretString"]) == "sk_live_test"
+    assert set(versions) == {"relay-prod-secrets-alarm-webhook-url-value"}
+    version = versions["relay-prod-secrets-alarm-webhook-url-value"]
+    assert version.inputs["secretString"] != "https://hooks.example.com/relay", (
+        "reaches the engine as a secret"
+    )
+    assert plain(version.inputs["secretString"]) == "https://hooks.example.com/relay"
     app_secret = single(run, "kubernetes:core/v1:Secret", "-app-secrets")
-    assert plain(app_secret.inputs["stringData"])["RELAY_CLERK_SECRET_KEY"] == "sk_live_test"
-    webhooks = [
-        s
-        for s in of_type(run, "aws:sns/topicSubscription:TopicSubscription")
-        if s.inputs["protocol"] == "https"
-    ]
-    assert len(webhooks) == 2, "one per alarm topic (stack region and us-east-1)"
+    assert app_secret.inputs["stringData"] != plain(app_secret.inputs["stringData"]), "a secret to the engine"
+    assert plain(app_secret.inputs["stringData"])["RELAY_SENTRY_DSN"] == dsn

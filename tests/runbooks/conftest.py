@@ -60,6 +60,8 @@ with open({log!r}, "a") as log:
     log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
 if sys.argv[1:3] == ["get", "deployment/relay"]:
     print(os.environ.get("FAKE_KUBECTL_IMAGE", ""))
+if sys.argv[1:4] == ["stack", "output", "appImage"]:
+    print(os.environ.get("FAKE_PULUMI_APP_IMAGE", ""))
 sys.exit(int(os.environ.get("FAKE_TOOL_EXIT", "0")))
 """
 

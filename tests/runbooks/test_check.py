@@ -149,10 +149,17 @@ def test_console_blocks_check_only_the_prompted_lines():
      "kubectl -n relay rollout undo deployment/relay",
      "pulumi config set relay:appImage <image> --stack prod",
      "python -m runbooks rollback app --stack prod --to previous --emergency", "relay migrate",
-     "make preview STACK=prod", "AWS_PROFILE=relay-prod make deploy STACK=prod"],
+     "make preview STACK=prod", "AWS_PROFILE=relay-prod make deploy STACK=prod",
+     "export STACK=prod AWS_REGION=eu-west-1", "export DIST=<distribution-id>  # from the list above"],
 )  # fmt: skip
 def test_real_commands_pass(line):
     assert check_line(line, make_targets(REPO_ROOT / "Makefile")) == []
+
+
+def test_an_export_does_not_hide_the_command_after_it():
+    assert check_line("export STACK=prod && frobnicate --now", frozenset()) == [
+        "frobnicate: not a command the checker knows (our CLI, make, aws, kubectl or pulumi)"
+    ]
 
 
 def test_a_missing_required_aws_parameter_fails():

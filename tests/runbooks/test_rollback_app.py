@@ -62,6 +62,21 @@ def test_previous_is_the_image_pushed_before_the_current_one(images, fake_tools,
     assert record["who"] and record["started"] and record["dry_run"] is False
 
 
+def test_an_unpinned_stack_rolls_back_from_the_image_it_built_and_deployed(
+    images, fake_tools, monkeypatch, capsys
+):
+    """With no relay:appImage the stack deploys its own build: the current image is its output."""
+    monkeypatch.setenv("FAKE_PULUMI_APP_IMAGE", f"{images['url']}@{images['digests'][2]}")
+    code = rollback_app.main(["--stack", "prod", "--to", "previous", "--apply", "--json"])
+    assert code == 0, capsys.readouterr().err
+    deployed, target = (f"{images['url']}@{images['digests'][n]}" for n in (2, 1))
+    assert fake_tools.calls()[:2] == [
+        ["pulumi", "stack", "output", "appImage", "--stack", "prod"],
+        ["pulumi", "config", "set", "relay:appImage", target, "--stack", "prod"],
+    ]
+    assert json.loads(capsys.readouterr().out)["before"] == {"appImage": deployed}
+
+
 def test_dry_run_runs_nothing(images, fake_tools, capsys):
     code = rollback_app.main(["--stack", "prod", "--stack-file", images["stack_file"], "--to", "previous"])
     assert code == 0

@@ -23,6 +23,10 @@ MESSAGES_SENT = Counter("relay_messages_sent_total", "Messages accepted and stor
 MESSAGES_DELIVERED = Counter(
     "relay_messages_delivered_total", "message:new events emitted to sockets on this replica."
 )
+SOCKET_DELIVERY_FAILURES = Counter(
+    "relay_socket_delivery_failures_total",
+    "Event sends to a socket of this replica that failed (the socket closed meanwhile); alarmed on.",
+)
 RATE_LIMIT_HITS = Counter(
     "relay_rate_limit_hits_total", "Requests or messages refused by a rate limit.", ["scope"]
 )
@@ -37,6 +41,10 @@ def record_message_sent() -> None:
 
 def record_messages_delivered(count: int = 1) -> None:
     MESSAGES_DELIVERED.inc(count)
+
+
+def record_socket_delivery_failure() -> None:
+    SOCKET_DELIVERY_FAILURES.inc()
 
 
 def record_socket_connected() -> None:

@@ -13,6 +13,8 @@ from .builders import resource_policy
 from .props import get, items, shown, violation
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+# EKS AL2023 AMIs default to 2, which lets every pod reach the node role's credentials.
+AMI_DEFAULT_HOP_LIMIT = 2
 
 
 def check_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
@@ -23,7 +25,7 @@ def check_imdsv2(args: ResourceValidationArgs) -> Iterator[str]:
             "metadataOptions.httpTokens",
             shown(tokens, "optional"),
             "instances must only answer token-authenticated (IMDSv2) metadata requests",
-            'set metadata_options={http_tokens: "required", http_put_response_hop_limit: 2}',
+            'set metadata_options={http_tokens: "required", http_put_response_hop_limit: 1}',
         )
 
 
@@ -40,6 +42,18 @@ def check_encrypted_volumes(args: ResourceValidationArgs) -> Iterator[str]:
             )
 
 
+def check_hop_limit(args: ResourceValidationArgs) -> Iterator[str]:
+    limit = get(args.props, "metadataOptions.httpPutResponseHopLimit")
+    if (AMI_DEFAULT_HOP_LIMIT if limit is None else limit) > 1:
+        yield violation(
+            args.urn,
+            "metadataOptions.httpPutResponseHopLimit",
+            shown(limit, AMI_DEFAULT_HOP_LIMIT),
+            "only the node may reach instance metadata; pods one hop further would get the node role",
+            "set http_put_response_hop_limit=1 and give pods that call AWS an IRSA role",
+        )
+
+
 POLICIES = [
     resource_policy(
         "ec2-launch-template-imdsv2",
@@ -52,5 +66,12 @@ POLICIES = [
         "EC2.3: EBS volumes launched from templates must be encrypted at rest.",
         [LAUNCH_TEMPLATE],
         check_encrypted_volumes,
+    ),
+    resource_policy(
+        "ec2-launch-template-imds-hop-limit",
+        "Relay (no FSBP control): node launch templates must keep instance metadata to the node "
+        "(hop limit 1).",
+        [LAUNCH_TEMPLATE],
+        check_hop_limit,
     ),
 ]

@@ -10,10 +10,12 @@ from pulumi_policy import ResourceValidationArgs, StackValidationArgs
 
 from .builders import resource_policy, stack_policy
 from .graph import StackGraph
-from .props import get, shown, violation
+from .props import get, items, plain, shown, violation
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+# BuildKit's registry cache is rewritten by every build; only tags under this prefix may move.
+CACHE_EXCLUSION = {"filter": "cache-*", "filterType": "WILDCARD"}
 
 
 def check_scan_on_push(args: ResourceValidationArgs) -> Iterator[str]:
@@ -30,14 +32,18 @@ def check_scan_on_push(args: ResourceValidationArgs) -> Iterator[str]:
 
 def check_immutable_tags(args: ResourceValidationArgs) -> Iterator[str]:
     value = args.props.get("imageTagMutability")
-    if value != "IMMUTABLE":
-        yield violation(
-            args.urn,
-            "imageTagMutability",
-            shown(value, "MUTABLE"),
-            "a pushed tag must keep naming the same image, so a rollback redeploys what was tested",
-            'set image_tag_mutability="IMMUTABLE"',
-        )
+    exclusions = [plain(f) for f in items(args.props.get("imageTagMutabilityExclusionFilters"))]
+    if value == "IMMUTABLE" or (value == "IMMUTABLE_WITH_EXCLUSION" and exclusions == [CACHE_EXCLUSION]):
+        return
+    yield violation(
+        args.urn,
+        "imageTagMutability",
+        f"{shown(value, 'MUTABLE')} (exclusions {exclusions})",
+        "a pushed tag must keep naming the same image, so a rollback redeploys what was tested; only "
+        "the build cache's cache-* tags may move",
+        'set image_tag_mutability="IMMUTABLE", or "IMMUTABLE_WITH_EXCLUSION" with exactly '
+        '[{filter: "cache-*", filter_type: "WILDCARD"}]',
+    )
 
 
 def check_lifecycle(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
@@ -65,7 +71,8 @@ POLICIES = [
     ),
     resource_policy(
         "ecr-tag-immutability",
-        "ECR.2: ECR private repositories must have tag immutability configured.",
+        "ECR.2: ECR private repositories must have tag immutability configured (the cache-* build cache "
+        "excepted).",
         [REPOSITORY],
         check_immutable_tags,
     ),

@@ -13,6 +13,7 @@ from .builders import resource_policy
 from .props import get, items, shown, violation
 
 CLUSTER = "aws:eks/cluster:Cluster"
+ADDON = "aws:eks/addon:Addon"
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
 
@@ -69,6 +70,31 @@ def check_control_plane_logs(args: ResourceValidationArgs) -> Iterator[str]:
         )
 
 
+def check_standard_support(args: ResourceValidationArgs) -> Iterator[str]:
+    support = get(args.props, "upgradePolicy.supportType")
+    if support != "STANDARD":
+        yield violation(
+            args.urn,
+            "upgradePolicy.supportType",
+            shown(support, "EXTENDED"),
+            "a version past its end of standard support must be upgraded, not billed at the "
+            "extended-support rate (six times the control-plane price)",
+            'set upgrade_policy={"support_type": "STANDARD"}',
+        )
+
+
+def check_addon_version(args: ResourceValidationArgs) -> Iterator[str]:
+    version = args.props.get("addonVersion")
+    if not version:
+        yield violation(
+            args.urn,
+            "addonVersion",
+            shown(version, "the default build for the cluster version, chosen at create time"),
+            "managed add-ons run a pinned build, so a deploy never changes one unannounced",
+            "set addon_version from infra/eks_versions.py PINS",
+        )
+
+
 POLICIES = [
     resource_policy(
         "eks-endpoint-access",
@@ -87,5 +113,17 @@ POLICIES = [
         "EKS.8: EKS clusters must have audit (and API, authenticator) logging.",
         [CLUSTER],
         check_control_plane_logs,
+    ),
+    resource_policy(
+        "eks-standard-support",
+        "EKS.2: EKS clusters must run a supported Kubernetes version (standard support, not extended).",
+        [CLUSTER],
+        check_standard_support,
+    ),
+    resource_policy(
+        "eks-addon-version-pinned",
+        "Relay (no FSBP control): EKS managed add-ons must pin their build.",
+        [ADDON],
+        check_addon_version,
     ),
 ]

@@ -17,6 +17,7 @@ KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARMS = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
 SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PROD_LOG_RETENTION_DAYS = 30
 
 
@@ -87,6 +88,20 @@ def check_alarm_actions(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
             )
 
 
+def check_webhook_confirmation(args: ResourceValidationArgs) -> Iterator[str]:
+    protocol = args.props.get("protocol")
+    if protocol in ("http", "https") and args.props.get("endpointAutoConfirms") is True:
+        yield violation(
+            args.urn,
+            "endpointAutoConfirms",
+            "True",
+            "chat webhooks never answer SNS's confirmation, so the create waits out its timeout and "
+            "fails; the subscription would never deliver anyway",
+            "deliver chat alerts through a Lambda subscription (infra/alarm_delivery.py) or AWS "
+            "Chatbot; keep endpoint_auto_confirms only for endpoints that confirm themselves",
+        )
+
+
 POLICIES = [
     resource_policy(
         "kms-key-rotation", "KMS.4: AWS KMS key rotation must be enabled.", [KMS_KEY], check_key_rotation
@@ -102,5 +117,11 @@ POLICIES = [
         "alarm-has-actions",
         "CloudWatch.15/CloudWatch.17: every CloudWatch alarm must have active SNS actions.",
         check_alarm_actions,
+    ),
+    resource_policy(
+        "sns-webhook-not-self-confirming",
+        "Relay (no FSBP control): HTTP(S) alarm subscriptions must not claim to confirm themselves.",
+        [SNS_SUBSCRIPTION],
+        check_webhook_confirmation,
     ),
 ]

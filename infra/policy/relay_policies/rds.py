@@ -147,6 +147,20 @@ def check_iam_auth_or_managed_secret(args: ResourceValidationArgs) -> Iterator[s
         )
 
 
+def check_major_only_version(args: ResourceValidationArgs) -> Iterator[str]:
+    version = str(args.props.get("engineVersion") or "")
+    if "." in version and args.props.get("autoMinorVersionUpgrade") is not False:
+        yield violation(
+            args.urn,
+            "engineVersion",
+            shown(version),
+            "with automatic minor upgrades, a pinned minor fails the next deploy once RDS has moved "
+            "past it (no upgrade path back), and AWS stops creating old minors",
+            f'set engine_version to the major only ("{version.split(".")[0]}") and read '
+            "engine_version_actual where the running version is needed",
+        )
+
+
 POLICIES = [
     resource_policy(
         "rds-storage-encrypted",
@@ -204,5 +218,11 @@ POLICIES = [
         "RDS.10: RDS DB instances must use IAM authentication or a Secrets Manager-managed master password.",
         [INSTANCE],
         check_iam_auth_or_managed_secret,
+    ),
+    resource_policy(
+        "rds-engine-version-major-only",
+        "Relay (no FSBP control): RDS engine versions name the major only when minors upgrade automatically.",
+        [INSTANCE],
+        check_major_only_version,
     ),
 ]

@@ -148,6 +148,8 @@ def database() -> list[Resource]:
             "relay-db",
             {
                 "engine": "postgres",
+                "engineVersion": "17",
+                "autoMinorVersionUpgrade": True,
                 "storageEncrypted": True,
                 "kmsKeyId": "arn:aws:kms:key",
                 "multiAz": True,
@@ -409,7 +411,7 @@ def network() -> list[Resource]:
             "aws:ec2/launchTemplate:LaunchTemplate",
             "relay-node-template",
             {
-                "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2},
+                "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1},
                 "blockDeviceMappings": [
                     {
                         "deviceName": "/dev/xvda",
@@ -429,7 +431,13 @@ def network() -> list[Resource]:
                 },
                 "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:key"}},
                 "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+                "upgradePolicy": {"supportType": "STANDARD"},
             },
+        ),
+        Resource(
+            "aws:eks/addon:Addon",
+            "relay-vpc-cni",
+            {"clusterName": "relay", "addonName": "vpc-cni", "addonVersion": "v1.20.4-eksbuild.2"},
         ),
     ]
 
@@ -439,6 +447,16 @@ def observability() -> list[Resource]:
         Resource("aws:kms/key:Key", "relay-key", {"enableKeyRotation": True}),
         Resource("aws:cloudwatch/logGroup:LogGroup", "relay-eks-logs", {"retentionInDays": 30}),
         Resource("aws:sns/topic:Topic", "relay-oncall", {}),
+        Resource(
+            "aws:sns/topicSubscription:TopicSubscription",
+            "relay-oncall-webhook",
+            {
+                "topic": "arn:aws:sns:eu-west-1:1:relay-oncall",
+                "protocol": "lambda",
+                "endpoint": "arn:aws:lambda:x",
+            },
+            {"topic": ["relay-oncall"]},
+        ),
         Resource(
             "aws:cloudwatch/metricAlarm:MetricAlarm",
             "AlbHigh5xxRate",

@@ -22,6 +22,20 @@ CASES = [
         DELETE,
         "blockDeviceMappings[0].ebs.encrypted",
     ),
+    Weakening(
+        "ec2-launch-template-imds-hop-limit",
+        TEMPLATE,
+        "metadataOptions.httpPutResponseHopLimit",
+        2,
+        "httpPutResponseHopLimit",
+    ),
+    Weakening(
+        "ec2-launch-template-imds-hop-limit",
+        TEMPLATE,
+        "metadataOptions.httpPutResponseHopLimit",
+        DELETE,
+        "httpPutResponseHopLimit",
+    ),
 ]
 
 

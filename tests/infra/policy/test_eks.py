@@ -12,6 +12,11 @@ CASES = [
     Weakening("eks-secrets-encryption", EKS, "encryptionConfig", DELETE, "encryptionConfig"),
     Weakening("eks-secrets-encryption", EKS, "encryptionConfig.resources", [], "encryptionConfig"),
     Weakening("eks-control-plane-logs", EKS, "enabledClusterLogTypes", ["api"], "enabledClusterLogTypes"),
+    Weakening("eks-standard-support", EKS, "upgradePolicy", DELETE, "upgradePolicy.supportType"),
+    Weakening(
+        "eks-standard-support", EKS, "upgradePolicy.supportType", "EXTENDED", "upgradePolicy.supportType"
+    ),
+    Weakening("eks-addon-version-pinned", "relay-vpc-cni", "addonVersion", DELETE, "addonVersion"),
 ]
 
 

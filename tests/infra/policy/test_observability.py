@@ -2,6 +2,7 @@
 
 import pytest
 
+from .harness import Resource
 from .weakening import DELETE, Weakening, assert_fires_naming_resource_property_and_fix
 
 ALARM = "AlbHigh5xxRate"
@@ -12,6 +13,22 @@ CASES = [
     Weakening("alarm-has-actions", ALARM, "alarmActions", [], "alarmActions"),
     Weakening("alarm-has-actions", ALARM, "okActions", DELETE, "okActions"),
     Weakening("alarm-has-actions", ALARM, "actionsEnabled", False, "actionsEnabled"),
+    Weakening(
+        "sns-webhook-not-self-confirming",
+        "relay-oncall-webhook",
+        None,
+        Resource(
+            "aws:sns/topicSubscription:TopicSubscription",
+            "relay-oncall-slack",
+            {
+                "topic": "arn:aws:sns:eu-west-1:1:relay-oncall",
+                "protocol": "https",
+                "endpointAutoConfirms": True,
+            },
+        ),
+        "endpointAutoConfirms",
+        blamed="relay-oncall-slack",
+    ),
 ]
 
 

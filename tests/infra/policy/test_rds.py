@@ -43,6 +43,7 @@ CASES = [
         "aws.backup.Selection",
         blamed=DB,
     ),
+    Weakening("rds-engine-version-major-only", DB, "engineVersion", "16.6", "engineVersion"),
 ]
 
 

@@ -13,7 +13,7 @@ from engineio import packet as eio_packet
 from engineio.exceptions import EngineIOError
 from socketio import packet
 
-from relay.metrics import record_messages_delivered
+from relay.metrics import record_messages_delivered, record_socket_delivery_failure
 
 
 class InlineDelivery(socketio.AsyncManager):
@@ -46,6 +46,7 @@ class InlineDelivery(socketio.AsyncManager):
                 for frame in frames:
                     await self.server._send_eio_packet(eio_sid, frame)
             except EngineIOError:
+                record_socket_delivery_failure()
                 continue  # the socket closed meanwhile; its client catches up with ?after=N
             delivered += 1
         if event == "message:new":

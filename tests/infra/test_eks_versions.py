@@ -1,0 +1,59 @@
+"""Kubernetes versions: standard support only, chosen with room to spare, upgraded in time.
+
+Every date-dependent check takes the date as an argument; TODAY is the day this version was chosen.
+"""
+
+from datetime import date, timedelta
+
+import pytest
+
+from infra import eks_versions
+from infra.config import ConfigError
+from tests.infra.test_config import settings_for
+
+TODAY = date(2026, 12, 1)
+SIX_MONTHS = timedelta(days=182)
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_committed_version_has_six_months_of_standard_support_left(stack):
+    version = settings_for(stack, today=TODAY).eks_version
+    assert eks_versions.parse(version) <= eks_versions.MAX_VERSION, (
+        "kubernetes-validate has no schemas beyond"
+    )
+    end = eks_versions.CALENDAR[version].end_of_standard_support
+    assert end - TODAY >= SIX_MONTHS, f"{version} leaves standard support on {end}"
+    assert version in eks_versions.PINS
+
+
+def test_a_version_in_extended_support_is_refused():
+    with pytest.raises(ConfigError) as error:
+        settings_for("prod", eksVersion="1.33", today=TODAY)
+    message = str(error.value)
+    assert "relay:eksVersion is '1.33'" in message and "since 2026-07-29" in message
+    assert "extended-support rate" in message
+
+
+def test_a_version_beyond_the_validation_schemas_is_refused():
+    with pytest.raises(ConfigError, match=r"relay:eksVersion is '1\.38': newer than 1\.37"):
+        settings_for("prod", eksVersion="1.38", today=TODAY)
+
+
+def test_preview_warns_within_ninety_days_of_the_end_of_standard_support():
+    end = eks_versions.CALENDAR["1.36"].end_of_standard_support
+    assert eks_versions.support_warning("1.36", end - timedelta(days=eks_versions.WARN_DAYS + 1)) is None
+    warning = eks_versions.support_warning("1.36", end - timedelta(days=eks_versions.WARN_DAYS))
+    assert warning and str(end) in warning and "relay:eksVersion 1.36" in warning
+
+
+def test_the_lb_controller_chart_must_support_the_version():
+    with pytest.raises(
+        ConfigError, match=r"relay:lbControllerChartVersion is '1\.13\.4'.*1\.36 needs .* 3\.5\.0"
+    ):
+        settings_for("prod", lbControllerChartVersion="1.13.4", today=TODAY)
+
+
+def test_every_pinned_version_is_in_the_calendar_and_its_dates_are_ordered():
+    assert set(eks_versions.PINS) <= set(eks_versions.CALENDAR)
+    for version, dates in eks_versions.CALENDAR.items():
+        assert dates.eks_release < dates.end_of_standard_support < dates.end_of_extended_support, version
