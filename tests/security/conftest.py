@@ -33,7 +33,7 @@ PING_INTERVAL_SECONDS = 25  # relay.realtime.server (DESIGN §4 socket timing)
 ANSWER_WITHIN_SECONDS = PING_INTERVAL_SECONDS + 5
 IN_FLIGHT_SETTLE_SECONDS = 30
 # Explicit on every helper client: nothing the suite sends may wait longer than the guard allows.
-CLIENT_TIMEOUT = httpx.Timeout(ANSWER_WITHIN_SECONDS, connect=5)
+CLIENT_TIMEOUT = httpx.Timeout(ANSWER_WITHIN_SECONDS, connect=10)
 FUZZ_LIMITS = {
     "RELAY_RATE_IP_PER_SECOND": "100000",
     "RELAY_RATE_API_PER_SECOND": "100000",

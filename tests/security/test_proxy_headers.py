@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -18,7 +19,8 @@ from tests.security.conftest import CLIENT_TIMEOUT
 from tests.utils.raw_http import exchange
 from topology import Topology
 
-FLOOD = 400  # 4x the per-IP rate of 100/s (burst 100): sent in ~2 s, a fair share must be refused
+FLOOD = 400  # from 16 threads: well over the per-IP rate of 100/s (burst 100) even on a busy machine
+IP_RATE = 100
 
 
 def logged_client_ip(topology: Topology, request_id: str, within: float = 5) -> str:
@@ -33,27 +35,36 @@ def logged_client_ip(topology: Topology, request_id: str, within: float = 5) -> 
     raise AssertionError(f"no access-log line for request {request_id}")
 
 
-def flood_with_forged_addresses(client: httpx.Client) -> list[int]:
+def flood_with_forged_addresses(client: httpx.Client) -> tuple[list[int], float]:
     """FLOOD unauthenticated requests from one address, each claiming another; then wait out the
-    refill, so later tests from this address start with a full bucket."""
+    refill, so later tests from this address start with a full bucket. Returns the statuses and
+    the seconds the flood took."""
     forged = [f"203.0.{n // 250}.{n % 250 + 1}" for n in range(FLOOD)]
-    statuses = [client.get("/api/me", headers={"X-Forwarded-For": ip}).status_code for ip in forged]
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(
+            pool.map(lambda ip: client.get("/api/me", headers={"X-Forwarded-For": ip}).status_code, forged)
+        )
+    seconds = time.monotonic() - started
     time.sleep(1.5)
-    return statuses
+    return statuses, seconds
+
+
+def assert_held_to_the_per_ip_budget(statuses: list[int], seconds: float) -> None:
+    answered = statuses.count(401)  # unauthenticated: the limiter answers first
+    assert answered <= IP_RATE + IP_RATE * seconds, f"{answered} of {FLOOD} answered in {seconds:.1f} s"
+    assert set(statuses) <= {401, 429}
 
 
 def test_forged_x_forwarded_for_through_haproxy_is_still_limited_per_ip(lb: httpx.Client) -> None:
-    statuses = flood_with_forged_addresses(lb)
-    assert statuses.count(429) >= FLOOD // 10, f"only {statuses.count(429)} of {FLOOD} limited"
-    assert set(statuses) <= {401, 429}
+    assert_held_to_the_per_ip_budget(*flood_with_forged_addresses(lb))
 
 
 def test_forged_x_forwarded_for_at_a_replica_is_still_limited_per_ip(
     replica_url: Callable[[str], str],
 ) -> None:
     with httpx.Client(base_url=replica_url("r1"), timeout=CLIENT_TIMEOUT) as client:
-        statuses = flood_with_forged_addresses(client)
-    assert statuses.count(429) >= FLOOD // 10, f"only {statuses.count(429)} of {FLOOD} limited"
+        assert_held_to_the_per_ip_budget(*flood_with_forged_addresses(client))
 
 
 def test_haproxy_replaces_the_client_x_forwarded_for_with_the_peer_address(
