@@ -4,6 +4,7 @@ ASGI app alone (DESIGN.md §4 Hardening)."""
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -59,16 +60,14 @@ def test_the_client_address_reaches_the_replica_through_x_forwarded_for(topology
 
 
 def test_a_burst_from_one_client_is_limited_and_then_recovers(topology: Topology) -> None:
+    """300 requests from 16 threads: over the 100/s per-IP budget even on a busy machine."""
     with client_from(topology, f"127.0.{uuid.uuid4().int % 250 + 1}.9") as client:  # its own rate bucket
-        statuses = []
-        for _ in range(300):
-            response = client.get("/api/openapi.json")
-            statuses.append(response.status_code)
-            if response.status_code == 429:
-                break
-        assert statuses[-1] == 429, f"no 429 after {len(statuses)} requests"
-        assert statuses[0] == 200
-        retry_after = int(response.headers["retry-after"])
+        with ThreadPoolExecutor(16) as pool:
+            responses = list(pool.map(lambda _: client.get("/api/openapi.json"), range(300)))
+        statuses = [response.status_code for response in responses]
+        assert 429 in statuses, f"no 429 in {len(statuses)} requests"
+        assert set(statuses) <= {200, 429}
+        retry_after = max(int(r.headers["retry-after"]) for r in responses if r.status_code == 429)
         assert retry_after >= 1
         time.sleep(retry_after)
         assert client.get("/api/openapi.json").status_code == 200
