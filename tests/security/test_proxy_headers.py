@@ -156,3 +156,12 @@ def test_the_http_redirect_goes_to_the_public_origin_whatever_the_host_header(
 def test_the_http_redirect_of_an_absolute_form_request_stays_on_the_public_origin(topology: Topology) -> None:
     location = http_redirect(topology, b"http://evil.example/login", b"evil.example")
     assert location is not None and location.startswith(f"{topology.url}/"), location
+
+
+@pytest.mark.parametrize(
+    "path", ["/metrics", "//metrics", "/%6detrics", "/METRICS", "/metrics/", "/./metrics"]
+)
+def test_metrics_are_refused_through_haproxy_however_the_path_is_spelled(lb: httpx.Client, path: str) -> None:
+    response = lb.get(path)
+    assert response.status_code in (403, 404)
+    assert "relay_http_requests_in_flight" not in response.text
