@@ -34,7 +34,9 @@ class AppArgs:
     files_domain: str
     auth_issuer: str
     auth_jwks_url: str
-    vpc_cidr: str  # the ALB's addresses: the only peers whose X-Forwarded-For is trusted
+    # The public (ALB) subnets: the only peers whose X-Forwarded-For is believed. Not the whole VPC:
+    # pods and nodes there could otherwise name any client address (issue 7, finding 3).
+    trusted_proxy_cidrs: list[pulumi.Input[str]]
     min_replicas: int
     max_replicas: int
     cpu_request: str
@@ -172,7 +174,7 @@ class App(pulumi.ComponentResource):
             "RELAY_PUBLIC_URL": args.public_url,
             # Comma-separated lists, as the service's settings parse them.
             "RELAY_ALLOWED_ORIGINS": args.public_url,
-            "RELAY_TRUSTED_PROXIES": args.vpc_cidr,
+            "RELAY_TRUSTED_PROXIES": pulumi.Output.all(*args.trusted_proxy_cidrs).apply(",".join),
             "RELAY_AUTH_ISSUER": args.auth_issuer,
             "RELAY_AUTH_JWKS_URL": args.auth_jwks_url,
             "RELAY_S3_BUCKET": args.uploads_bucket,

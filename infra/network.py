@@ -153,6 +153,7 @@ class Network(pulumi.ComponentResource):
             tuple(str(blocks[tier * 3 + i]) for i in range(len(zones))) for tier in range(3)
         )
         self.public_subnet_ids = [s.id for s in self.public_subnets]
+        self.public_subnet_cidrs = [s.cidr_block for s in self.public_subnets]  # where the ALB's nodes live
         self.private_subnet_ids = [s.id for s in self.private_subnets]
         self.database_subnet_ids = [s.id for s in self.database_subnets]
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})

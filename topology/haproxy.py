@@ -1,5 +1,9 @@
 """haproxy as the local stand-in for the ALB: TLS termination, HTTP->HTTPS redirect, inserted-cookie
 stickiness (the ALB's `lb_cookie`), health checks on /healthz, /metrics refused (DESIGN.md §4).
+
+The client address: haproxy overwrites X-Forwarded-For with its TCP peer, and reaches the replicas
+from SOURCE_ADDRESS, the only address the replicas trust (RELAY_TRUSTED_PROXIES). Locally the real
+client is on 127.0.0.1 too, so a request straight at a replica port cannot name its own address.
 """
 
 import os
@@ -24,6 +28,8 @@ TLS12_CIPHERS = ":".join(
     ]
 )
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+# Linux routes all of 127.0.0.0/8 to loopback, so haproxy can bind this without any set-up.
+SOURCE_ADDRESS = "127.0.0.2"
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class HealthCheck:
 
 def render_config(ports: Ports, layout: Layout, check: HealthCheck = HealthCheck()) -> str:
     servers = "\n".join(
-        f"    server {name} 127.0.0.1:{port} check cookie {name}"
+        f"    server {name} 127.0.0.1:{port} source {SOURCE_ADDRESS} check cookie {name}"
         for name, port in ports.replica_ports().items()
     )
     return f"""\
@@ -55,14 +61,14 @@ defaults
     option httplog
     option dontlognull
     option log-health-checks
-    # ALB behaviour: append the peer address to X-Forwarded-For; the app believes it only from us.
-    option forwardfor
     timeout connect 5s
     # Above the socket.io ping interval (25 s), so idle polling and sockets are not cut (DESIGN §4).
     timeout client 90s
     timeout server 90s
     timeout tunnel 1h
+    # Head and body (buffered below) within 10 s; the replicas enforce the same (relay.http_protocol).
     timeout http-request 10s
+    option http-buffer-request
     timeout http-keep-alive 10s
     # A connection refused by a replica that just died is retried on the other one.
     option redispatch
@@ -70,12 +76,15 @@ defaults
 
 frontend http
     bind 127.0.0.1:{ports.http}
-    http-request redirect code 301 location https://%[req.hdr(host),regsub(:[0-9]+$,)]:{ports.https}%[capture.req.uri]
+    # To the public origin, never to a host the client named (Host is the client's to forge).
+    http-request redirect prefix {ports.public_url} code 301
 
 frontend https
     bind 127.0.0.1:{ports.https} ssl crt {layout.server_pem} alpn http/1.1
     # Metrics are for the scraper on the private network only; match the decoded path, as the app sees it.
     http-request deny deny_status 403 if {{ path,url_dec -m reg -i ^/+metrics(/|$) }}
+    # Overwrite, not append: whatever the client wrote there is not evidence of anything.
+    http-request set-header X-Forwarded-For %[src]
     http-request set-header X-Forwarded-Proto https
     http-request set-header X-Forwarded-Port {ports.https}
     default_backend relay

@@ -81,7 +81,7 @@ class Topology:
             "RELAY_LOCAL_SIGNING_KEY_FILE": str(self.layout.signing_key),
             "RELAY_ALLOWED_ORIGINS": self.url,
             "RELAY_PUBLIC_URL": self.url,
-            "RELAY_TRUSTED_PROXIES": "127.0.0.1",
+            "RELAY_TRUSTED_PROXIES": haproxy.SOURCE_ADDRESS,
             "RELAY_DRAIN_SECONDS": f"{self.drain_seconds:g}",
             **s3.DUMMY_AWS_ENV,
             "PYTHONUNBUFFERED": "1",

@@ -62,7 +62,11 @@ def test_pods_get_every_setting_of_the_service_contract(stack_run):
     assert values["RELAY_ENVIRONMENT"] == stack_run.stack
     assert values["RELAY_PUBLIC_URL"] == f"https://{domain}"
     assert values["RELAY_ALLOWED_ORIGINS"].split(",") == [f"https://{domain}"]
-    assert values["RELAY_TRUSTED_PROXIES"].split(",") == [config(stack_run, "vpcCidr")], "only the ALB's VPC"
+    public_subnets = [s for s in of_type(stack_run, "aws:ec2/subnet:Subnet") if "-public-" in s.name]
+    assert public_subnets, "the network has public subnets for the ALB"
+    assert values["RELAY_TRUSTED_PROXIES"].split(",") == [s.inputs["cidrBlock"] for s in public_subnets], (
+        "only the ALB's subnets are trusted proxies, not the whole VPC"
+    )
     assert values["RELAY_CDN_DOMAIN"] == f"files.{domain}"
     assert values["RELAY_S3_REGION"] == config(stack_run, "region")
     assert values["RELAY_S3_BUCKET"] == single(stack_run, "aws:s3/bucket:Bucket", "-uploads-bucket").id

@@ -39,5 +39,6 @@ def test_timeouts_outlast_the_socket_ping_interval(tmp_path: Path) -> None:
 def test_each_replica_is_health_checked_on_healthz_with_its_own_cookie(tmp_path: Path) -> None:
     config = render_config(Ports(replicas=(18001, 18002)), Layout(tmp_path))
     assert "http-check send meth GET uri /healthz" in config
-    assert "server r1 127.0.0.1:18001 check cookie r1" in config
-    assert "server r2 127.0.0.1:18002 check cookie r2" in config
+    # From the one address the replicas trust as a proxy (RELAY_TRUSTED_PROXIES, issue 7 finding 3).
+    assert "server r1 127.0.0.1:18001 source 127.0.0.2 check cookie r1" in config
+    assert "server r2 127.0.0.1:18002 source 127.0.0.2 check cookie r2" in config

@@ -8,6 +8,8 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from relay.http_protocol import LimitedHttpToolsProtocol
+
 
 @asynccontextmanager
 async def serve(app: ASGIApp) -> AsyncIterator[str]:
@@ -16,7 +18,7 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         app,
         host="127.0.0.1",
         port=0,
-        http="httptools",
+        http=LimitedHttpToolsProtocol,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         proxy_headers=False,

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from relay.auth.minter import MinterDisabledError, generate_key_pair, mint_token
 from relay.db.migrate import run_migrations
+from relay.http_protocol import LimitedHttpToolsProtocol
 from relay.lifecycle import Drain, DrainingServer
 from relay.main import create_app
 from relay.settings import Settings, load_settings
@@ -38,7 +39,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         workers=1,  # long-polling needs every request of a session in one process (STYLE.md §2.6)
         loop="uvloop",
-        http="httptools",
+        http=LimitedHttpToolsProtocol,  # httptools with header size and read-time limits (issue 7)
         ws_per_message_deflate=False,  # halves throughput when on (DESIGN §4 performance notes)
         proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
         server_header=False,

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from relay.api import channels, dms, health, me, messages, users
 from relay.api.errors import install_error_handlers, responses
+from relay.api.links import install_links
 from relay.auth.keys import key_source
 from relay.auth.verifier import TokenVerifier
 from relay.db.engine import create_engine, create_session_factory
@@ -102,6 +103,7 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     api.include_router(health.router)
     for router in (me.router, users.router, channels.router, messages.router, dms.router):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
+    install_links(api)  # last: it reads every route
     return api
 
 

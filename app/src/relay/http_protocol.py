@@ -1,0 +1,125 @@
+"""uvicorn's httptools protocol with the request limits it lacks: header size and read time.
+
+A replica's port is reachable inside the cluster without the load balancer in front, and uvicorn's
+httptools mode has no setting for either limit: a 2 MB header was accepted, and headers trickled a
+byte at a time held a connection for as long as the client liked (issue 7, finding 12). The limits
+match haproxy's: the request line and headers within 16 KiB (else 431), read within 10 s of the
+connection opening or the previous request ending (else 408), and a body within 10 s of its headers.
+"""
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEADER_BYTES = 16 * 1024
+HEADER_TIMEOUT_SECONDS = 10.0
+BODY_TIMEOUT_SECONDS = 10.0
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+class HeadersTooLarge(Exception):
+    """Raised from a parser callback to stop parsing; the protocol answers 431."""
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """Pass as `uvicorn.Config(http=LimitedHttpToolsProtocol)`.
+
+    The size is counted twice, because httptools hands over a header only once it is complete (it
+    buffers a 2 MB value whole): from the parser's callbacks, and as the raw bytes of reads that end
+    inside the head. Either count over the limit refuses; each is at most the head's true size.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._heads_read = 0
+        self._in_body = False
+        self._head_raw_bytes = 0
+        self._head_parsed_bytes = 0
+        self._refusal: tuple[int, str] | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+        self._arm(HEADER_TIMEOUT_SECONDS, self._headers_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        heads_before = self._heads_read
+        super().data_received(data)
+        ended_inside_a_head = self._heads_read == heads_before and not self._in_body
+        if ended_inside_a_head and not self.transport.is_closing():
+            self._head_raw_bytes += len(data)
+            if self._head_raw_bytes > MAX_HEADER_BYTES:
+                self._answer(431, f"request line and headers exceed {MAX_HEADER_BYTES} bytes")
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to any parser error, ours included: answer ours instead."""
+        if self._refusal is None:
+            super().send_400_response(msg)
+        else:
+            self._answer(*self._refusal)
+
+    def _arm(self, seconds: float, callback) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, callback)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _headers_timed_out(self) -> None:
+        self._answer(408, f"request headers not received within {HEADER_TIMEOUT_SECONDS:g} s")
+
+    def _body_timed_out(self) -> None:
+        if self.cycle.response_started:
+            self.transport.close()  # answered already; only the unread rest of the body is left
+            return
+        self.cycle.disconnected = True  # the app now sees http.disconnect, and its answer is dropped
+        self._answer(408, f"request body not received within {BODY_TIMEOUT_SECONDS:g} s")
+
+    def _answer(self, status: int, reason: str) -> None:
+        """The last answer on this connection: what follows in the stream cannot be parsed."""
+        self._disarm()
+        body = reason.encode()
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body)
+        )
+        self.transport.close()
+
+    def _count(self, size: int) -> None:
+        self._head_parsed_bytes += size
+        if self._head_parsed_bytes > MAX_HEADER_BYTES:
+            self._refusal = (431, f"request line and headers exceed {MAX_HEADER_BYTES} bytes")
+            raise HeadersTooLarge(self._refusal[1])
+
+    # Parser callbacks
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_parsed_bytes = 0
+        if self._deadline is None:  # the next request on a keep-alive connection
+            self._arm(HEADER_TIMEOUT_SECONDS, self._headers_timed_out)
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._heads_read += 1
+        self._head_raw_bytes = 0
+        if self.parser.should_upgrade() and self._should_upgrade():
+            self._disarm()  # a websocket: its own protocol takes the connection over
+        else:
+            self._in_body = True
+            self._arm(BODY_TIMEOUT_SECONDS, self._body_timed_out)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._in_body = False
+        super().on_message_complete()

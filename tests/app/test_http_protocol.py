@@ -1,0 +1,65 @@
+"""The replica's HTTP protocol limits the head, not the app: bodies and slow answers are untouched.
+
+The attacks themselves (2 MB headers, trickled heads and bodies) are in tests/security/test_http.py;
+here the deadlines are shortened so the test can show what they must NOT cut.
+"""
+
+import asyncio
+
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from relay import http_protocol
+from tests.utils.raw_http import exchange
+from tests.utils.server import serve
+
+DEADLINE = 0.3
+
+
+async def echo_length_slowly(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads the whole body, then takes longer than any deadline to answer its length."""
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await asyncio.sleep(3 * DEADLINE)
+    body = str(size).encode()
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_protocol, "HEADER_TIMEOUT_SECONDS", DEADLINE)
+    monkeypatch.setattr(http_protocol, "BODY_TIMEOUT_SECONDS", DEADLINE)
+
+
+async def test_a_body_sent_in_small_pieces_is_not_counted_as_head(short_deadlines: None) -> None:
+    body = b"x" * 60_000
+    request = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    parts = [request] + [body[i : i + 1000] for i in range(0, len(body), 1000)]
+    async with serve(echo_length_slowly) as url:
+        port = int(url.rsplit(":", 1)[1])
+        answer = await asyncio.to_thread(exchange, port, parts, pause=0.001, within=10)
+    assert answer.status == 200
+    assert answer.data.endswith(b"60000")
+
+
+async def test_an_app_slower_than_the_deadlines_still_answers(short_deadlines: None) -> None:
+    request = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    async with serve(echo_length_slowly) as url:
+        port = int(url.rsplit(":", 1)[1])
+        answer = await asyncio.to_thread(exchange, port, request, within=10)
+    assert answer.status == 200
+
+
+async def test_a_head_trickled_past_the_deadline_gets_408(short_deadlines: None) -> None:
+    parts = [b"GET / HTTP/1.1\r\n", b"Host: t\r\n", b"X-A: 1\r\n", b"X-B: 1\r\n", b"\r\n"]
+    async with serve(echo_length_slowly) as url:
+        port = int(url.rsplit(":", 1)[1])
+        answer = await asyncio.to_thread(exchange, port, parts, pause=DEADLINE / 2, within=10)
+    assert answer.status == 408
+    assert answer.closed

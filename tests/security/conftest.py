@@ -1,0 +1,154 @@
+"""Harness of the hostile-input suite: the attacks go over the wire at a real topology.
+
+- `topology`: haproxy -> 2 replicas on free ports, with its own Redis and database, and the limits
+  of production (DESIGN.md §4), so floods meet the real limiter. `lb` is an HTTPS client of the load
+  balancer; `replica_url(name)` is a replica's own port (reachable inside a cluster too).
+- `fuzz_server`: a third replica on the same database and Redis with the rate limits raised, for
+  schemathesis (thousands of requests from one address in seconds).
+- `mint(user_id, **claims)`: a session token the topology accepts.
+Guards over the whole package, whichever test sent a request and however:
+- no 5xx: every answer of the replicas (JSON access log) and of haproxy (httplog) is read back
+  after each module; any 5xx fails it;
+- every request is answered or closed within the ping interval + 5 s (the same logs' durations; the
+  helpers' clients time out there too);
+- each replica's `relay_http_requests_in_flight`, read on its own port, is back to its pre-suite
+  value within 30 s of the suite's end.
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.utils.relay_process import RelayProcess
+from tests.utils.response_log import Answer, ResponseLog
+from tests.utils.tokens import SigningKeys
+from topology import Ports, Topology, database
+from topology.processes import free_port
+
+SHARED_POSTGRES_PORT = 5432
+PING_INTERVAL_SECONDS = 25  # relay.realtime.server (DESIGN §4 socket timing)
+ANSWER_WITHIN_SECONDS = PING_INTERVAL_SECONDS + 5
+IN_FLIGHT_SETTLE_SECONDS = 30
+# Explicit on every helper client: nothing the suite sends may wait longer than the guard allows.
+CLIENT_TIMEOUT = httpx.Timeout(ANSWER_WITHIN_SECONDS, connect=10)
+FUZZ_LIMITS = {
+    "RELAY_RATE_IP_PER_SECOND": "100000",
+    "RELAY_RATE_API_PER_SECOND": "100000",
+    "RELAY_RATE_MESSAGES_PER_SECOND": "100000",
+    "RELAY_RATE_MESSAGES_BURST": "100000",
+}
+
+
+@pytest.fixture(scope="package")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    ports = Ports(
+        https=free_port(),
+        http=free_port(),
+        replicas=(free_port(), free_port()),
+        s3=free_port(),
+        postgres=SHARED_POSTGRES_PORT,
+        redis=free_port(),
+    )
+    stack = Topology(
+        ports=ports,
+        workdir=tmp_path_factory.mktemp("security-topology"),
+        database=f"relay_sec_{uuid.uuid4().hex[:12]}",
+        drain_seconds=0,
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        database.drop(ports, stack.database)
+
+
+@pytest.fixture(scope="package")
+def fuzz_server(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
+    env = {**topology.process_env(), **FUZZ_LIMITS, "RELAY_LOG_LEVEL": "INFO"}
+    with RelayProcess.start(env, tmp_path_factory.mktemp("fuzz-logs"), name="fuzz") as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def signing_keys(topology: Topology) -> SigningKeys:
+    return SigningKeys(topology.layout.signing_key, topology.layout.verifying_key)
+
+
+@pytest.fixture(scope="package")
+def mint(topology: Topology, signing_keys: SigningKeys) -> Callable[..., str]:
+    """`mint(user_id, **claims)`: a valid token for the topology; claim=None drops a claim."""
+
+    def mint_for(user_id: str, **claims: object) -> str:
+        return signing_keys.mint(user_id, **{"iss": topology.url, "azp": topology.url, **claims})
+
+    return mint_for
+
+
+@pytest.fixture(scope="package")
+def replica_url(topology: Topology) -> Callable[[str], str]:
+    return lambda name: f"http://127.0.0.1:{topology.ports.replica_ports()[name]}"
+
+
+@pytest.fixture
+def lb(topology: Topology) -> Iterator[httpx.Client]:
+    """A cookie-less HTTPS client of the load balancer."""
+    with httpx.Client(base_url=topology.url, verify=topology.ssl_context(), timeout=CLIENT_TIMEOUT) as client:
+        yield client
+
+
+@pytest.fixture(scope="package")
+def response_log(topology: Topology, fuzz_server: RelayProcess) -> ResponseLog:
+    replicas = {
+        f"replica {name}": topology.layout.log_file(f"replica-{name}")
+        for name in topology.ports.replica_ports()
+    }
+    return ResponseLog({**replicas, "fuzz server": fuzz_server.log_file}, topology.layout.log_file("haproxy"))
+
+
+def in_flight(url: str) -> float:
+    """The replica's own gauge (this scrape counts itself, before and after alike)."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    line = next(line for line in text.splitlines() if line.startswith("relay_http_requests_in_flight "))
+    return float(line.split()[1])
+
+
+def _assert_well_answered(answers: list[Answer]) -> None:
+    server_errors = [a.describe() for a in answers if a.status >= 500]
+    assert not server_errors, "5xx answered during the security suite:\n" + "\n".join(server_errors)
+    limit_ms = ANSWER_WITHIN_SECONDS * 1000
+    slow = [a.describe() for a in answers if not a.tunnel and a.duration_ms > limit_ms]
+    assert not slow, f"requests held longer than {ANSWER_WITHIN_SECONDS} s:\n" + "\n".join(slow)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def suite_guards(
+    topology: Topology,
+    fuzz_server: RelayProcess,
+    response_log: ResponseLog,
+    replica_url: Callable[[str], str],
+) -> Iterator[None]:
+    urls = [replica_url(name) for name in topology.ports.replica_ports()] + [fuzz_server.url]
+    before = {url: in_flight(url) for url in urls}
+    start = response_log.mark()
+    yield
+    deadline = time.monotonic() + IN_FLIGHT_SETTLE_SECONDS
+    now = {url: in_flight(url) for url in urls}
+    while now != before and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = {url: in_flight(url) for url in urls}
+    _assert_well_answered(response_log.answers(start))
+    assert now == before, (
+        f"requests still in flight {IN_FLIGHT_SETTLE_SECONDS} s after the suite: {now} (before: {before})"
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_server_errors_in_module(suite_guards: None, response_log: ResponseLog) -> Iterator[None]:
+    """The package-wide check again per module, so a 5xx is reported next to the tests that caused it."""
+    start = response_log.mark()
+    yield
+    _assert_well_answered(response_log.answers(start))
