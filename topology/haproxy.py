@@ -24,6 +24,9 @@ TLS12_CIPHERS = ":".join(
     ]
 )
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+# A replica marked down (dead, hung, draining) has its sessions closed, so its sockets move to a
+# live replica at once instead of hanging until the ping timeout (the ALB: deregistration).
+MARKED_DOWN = "on-marked-down shutdown-sessions"
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ backend relay
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise}
+    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise} {MARKED_DOWN}
 {servers}
 """
 

@@ -41,3 +41,9 @@ def test_each_replica_is_health_checked_on_healthz_with_its_own_cookie(tmp_path:
     assert "http-check send meth GET uri /healthz" in config
     assert "server r1 127.0.0.1:18001 check cookie r1" in config
     assert "server r2 127.0.0.1:18002 check cookie r2" in config
+
+
+def test_a_replica_marked_down_has_its_sessions_closed(tmp_path: Path) -> None:
+    """A hung replica's sockets move at once (tests/reliability: SIGSTOP) instead of hanging."""
+    config = render_config(Ports(), Layout(tmp_path))
+    assert re.search(r"^\s*default-server .*on-marked-down shutdown-sessions", config, re.MULTILINE)
