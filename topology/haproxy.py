@@ -30,6 +30,9 @@ TLS12_CIPHERS = ":".join(
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 # Linux routes all of 127.0.0.0/8 to loopback, so haproxy can bind this without any set-up.
 SOURCE_ADDRESS = "127.0.0.2"
+# A replica marked down (dead, hung, draining) has its sessions closed, so its sockets move to a
+# live replica at once instead of hanging until the ping timeout (the ALB: deregistration).
+MARKED_DOWN = "on-marked-down shutdown-sessions"
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ backend relay
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise}
+    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise} {MARKED_DOWN}
 {servers}
 """
 

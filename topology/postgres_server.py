@@ -9,7 +9,10 @@ import glob
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
+from topology.errors import TopologyError
 from topology.layout import Layout, Ports
 from topology.processes import read_pid, spawn_daemon, stop_from_pid_file, wait_for_port
 
@@ -60,7 +63,20 @@ def start(ports: Ports, layout: Layout) -> int:
         user=user,
     )
     wait_for_port(ports.postgres, timeout=30, what="postgres", log_file=layout.log_file("postgres"))
+    _wait_accepting(bindir, ports.postgres, timeout=30, log_file=layout.log_file("postgres"))
     return pid
+
+
+def _wait_accepting(bindir: str, port: int, *, timeout: float, log_file: Path) -> None:
+    """An open port is not a ready server: until its recovery ends, Postgres answers "starting up"."""
+    deadline = time.monotonic() + timeout
+    argv = [f"{bindir}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]
+    while subprocess.run(argv, check=False).returncode != 0:  # noqa: S603  # fixed argv
+        if time.monotonic() > deadline:
+            raise TopologyError(
+                f"postgres on port {port} did not accept connections in {timeout:.0f} s; see {log_file}"
+            )
+        time.sleep(0.1)
 
 
 def stop(layout: Layout) -> int | None:

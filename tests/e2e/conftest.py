@@ -57,7 +57,7 @@ def healthy(topology: Topology) -> Topology:
 def mint(topology: Topology) -> Callable[[str], str]:
     """Tokens from the service's own local minter (what `relay token` runs) with the replicas'
     settings, for a user name made unique per call. In-process: a `relay token` process per user
-    costs about two seconds of start-up, and the fault test needs twenty users."""
+    costs about two seconds of start-up (the reliability suite mints fifty per fault the same way)."""
     with pytest.MonkeyPatch.context() as patch:
         for variable, value in topology.relay_env().items():
             patch.setenv(variable, value)

@@ -42,3 +42,9 @@ def test_each_replica_is_health_checked_on_healthz_with_its_own_cookie(tmp_path:
     # From the one address the replicas trust as a proxy (RELAY_TRUSTED_PROXIES, issue 7 finding 3).
     assert "server r1 127.0.0.1:18001 source 127.0.0.2 check cookie r1" in config
     assert "server r2 127.0.0.1:18002 source 127.0.0.2 check cookie r2" in config
+
+
+def test_a_replica_marked_down_has_its_sessions_closed(tmp_path: Path) -> None:
+    """A hung replica's sockets move at once (tests/reliability: SIGSTOP) instead of hanging."""
+    config = render_config(Ports(), Layout(tmp_path))
+    assert re.search(r"^\s*default-server .*on-marked-down shutdown-sessions", config, re.MULTILINE)

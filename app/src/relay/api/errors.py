@@ -1,4 +1,5 @@
-"""One body for every 4xx: {"error": {"code", "message"}} (DESIGN §4a).
+"""One body for every 4xx: {"error": {"code", "message"}} (DESIGN §4a), and for the 503 of an
+unreachable database (a clean, retryable answer instead of a 500).
 
 Handlers here turn RelayError, FastAPI's validation errors and Starlette's HTTP errors (404 for an
 unknown route, 405, malformed JSON) into that body, so clients and schemathesis see one shape.
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from relay.db.engine import UNAVAILABLE_ERRORS, database_unavailable
 from relay.errors import RelayError
 
 
@@ -64,6 +66,16 @@ def install_error_handlers(api: FastAPI) -> None:
         if malformed:
             return error_response(400, "malformed_json", "request body is not valid JSON")
         return error_response(422, "invalid_request", _describe_validation(error))
+
+    async def unavailable(_request: Request, error: Exception) -> JSONResponse:
+        if not database_unavailable(error):
+            raise error  # a bug, not an outage: the 500 and its traceback stay
+        return error_response(
+            503, "unavailable", "the database is unreachable; retry shortly", {"Retry-After": "1"}
+        )
+
+    for error_class in UNAVAILABLE_ERRORS:
+        api.add_exception_handler(error_class, unavailable)
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Socket.IO event handlers: handshake auth, rooms on connect, message:send, typing, presence."""
 
+import asyncio
 import logging
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from relay.api.schemas import ClientMsgId, ObjectId, bounded_text
 from relay.auth.verifier import AuthError
+from relay.db.engine import UNAVAILABLE_ERRORS, database_unavailable
 from relay.db.models import Membership
 from relay.errors import RelayError
 from relay.metrics import record_socket_connected, record_socket_disconnected
@@ -22,6 +24,8 @@ from relay.services import messages
 from relay.services.users import ensure_user
 
 log = logging.getLogger(__name__)
+# Clients treat an ack as lost after 10 s (DESIGN §4): answer "unavailable" before that instead.
+SEND_DEADLINE_SECONDS = 8.0
 
 
 class SendIn(BaseModel):
@@ -60,13 +64,19 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             identity = await runtime.verifier.verify(_handshake_token(environ, auth))
         except AuthError as error:
             raise socketio.exceptions.ConnectionRefusedError(error.reason) from None
-        async with runtime.sessions() as session:
-            await ensure_user(session, identity, runtime.known_users)
-            channel_ids = list(
-                await session.scalars(
-                    select(Membership.channel_id).where(Membership.user_id == identity.user_id)
+        try:
+            async with runtime.sessions() as session:
+                await ensure_user(session, identity, runtime.known_users)
+                channel_ids = list(
+                    await session.scalars(
+                        select(Membership.channel_id).where(Membership.user_id == identity.user_id)
+                    )
                 )
-            )
+        except UNAVAILABLE_ERRORS as error:
+            if not database_unavailable(error):
+                raise
+            log.warning("socket refused: the database is unreachable: %s", type(error).__name__)
+            raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         users[sid] = identity.user_id
         record_socket_connected()
         await sio.enter_room(sid, user_room(identity.user_id))
@@ -112,7 +122,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         if not decision.allowed:
             return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
         try:
-            async with runtime.sessions() as session:
+            async with asyncio.timeout(SEND_DEADLINE_SECONDS), runtime.sessions() as session:
                 message, created = await messages.post_message(
                     session,
                     runtime.message_writer,
@@ -125,6 +135,13 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
                 )
         except RelayError as error:
             return _failure(error)
+        except UNAVAILABLE_ERRORS as error:
+            if not database_unavailable(error):
+                raise
+            # Timed out: the write may still commit; the retry (same client_msg_id) gets the original.
+            log.warning("message:send refused: the database is unreachable: %s", type(error).__name__)
+            retry = "messages cannot be stored right now; retry with the same client_msg_id"
+            return _failure(RelayError("unavailable", retry, 503))
         if created:
             await hub.message_created(message)
         return {"ok": True, "message": message}

@@ -1,0 +1,95 @@
+"""With Postgres unreachable, clients get a clean, retryable answer at once: REST a 503 with the §4a
+error body, `message:send` an ack `{ok: false, error: {code: "unavailable"}}`, a new socket a
+refused handshake. Never a 500, never an ack that does not come (a client would wait out its
+10 s ack timeout), and the service answers again once the database is back."""
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import socketio
+
+from tests.utils.fault_proxy import FaultProxy
+from tests.utils.postgres import PostgresDatabase
+from tests.utils.relay_process import RelayProcess
+from tests.utils.sockets import SocketUser
+from tests.utils.tokens import SigningKeys
+
+SHARED_POSTGRES_PORT = 5432
+
+
+@pytest.fixture(scope="module")
+def database_proxy() -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream_port=SHARED_POSTGRES_PORT).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def relay_behind_proxy(
+    relay_env: dict[str, str],
+    postgres_db: PostgresDatabase,
+    database_proxy: FaultProxy,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RelayProcess]:
+    through_proxy = postgres_db.url().replace(f":{SHARED_POSTGRES_PORT}/", f":{database_proxy.port}/", 1)
+    env = {**relay_env, "RELAY_DATABASE_URL": through_proxy}
+    with RelayProcess.start(env, tmp_path_factory.mktemp("logs"), name="relay-proxied") as server:
+        yield server
+
+
+@pytest.fixture
+def database_down(database_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    database_proxy.refuse()
+    yield database_proxy
+    database_proxy.heal()
+
+
+def test_rest_answers_503_with_the_error_body_while_the_database_is_unreachable(
+    relay_behind_proxy: RelayProcess, signing_keys: SigningKeys, database_down: FaultProxy
+) -> None:
+    headers = {"Authorization": f"Bearer {signing_keys.mint('db-down-rest')}"}
+    started = time.monotonic()
+    response = httpx.get(f"{relay_behind_proxy.url}/api/channels", headers=headers, timeout=15)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "unavailable"
+    assert response.headers["Retry-After"] == "1"
+    assert time.monotonic() - started < 10
+
+    database_down.heal()
+    assert httpx.get(f"{relay_behind_proxy.url}/api/channels", headers=headers, timeout=15).status_code == 200
+
+
+async def test_a_socket_send_gets_an_unavailable_ack_at_once_while_the_database_is_unreachable(
+    relay_behind_proxy: RelayProcess, signing_keys: SigningKeys, database_proxy: FaultProxy
+) -> None:
+    token = signing_keys.mint("db-down-socket")
+    async with httpx.AsyncClient(
+        base_url=relay_behind_proxy.url, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        channel_id = (await api.post("/api/channels", json={"name": "db-down"})).json()["id"]
+    user = await SocketUser(relay_behind_proxy.url, token).connect()
+    try:
+        database_proxy.refuse()
+        started = time.monotonic()
+        ack = await user.call(
+            "message:send", {"channel_id": channel_id, "body": "hi", "client_msg_id": "a" * 26}
+        )
+        assert ack["ok"] is False
+        assert ack["error"]["code"] == "unavailable"
+        assert time.monotonic() - started < 10, "the ack must come before the client's ack timeout"
+    finally:
+        database_proxy.heal()
+        await user.close()
+
+
+async def test_a_socket_handshake_is_refused_cleanly_while_the_database_is_unreachable(
+    relay_behind_proxy: RelayProcess, signing_keys: SigningKeys, database_down: FaultProxy
+) -> None:
+    user = SocketUser(relay_behind_proxy.url, signing_keys.mint("db-down-handshake"))
+    started = time.monotonic()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await user.connect()
+    assert user.refusal == {"message": "unavailable"}
+    assert time.monotonic() - started < 10, "refused at once, not after the client's wait"
