@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
-from relay.api import channels, dms, health, me, messages, users
+from relay.api import channels, dms, health, me, messages, uploads, users
 from relay.api.errors import install_error_handlers, responses
 from relay.auth.keys import key_source
 from relay.auth.verifier import TokenVerifier
@@ -30,6 +30,7 @@ from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
 from relay.services.readiness import Readiness
 from relay.settings import Settings
+from relay.storage import Storage
 
 log = logging.getLogger(__name__)
 # Every /api route can answer these; declaring them keeps the OpenAPI document truthful (schemathesis).
@@ -61,6 +62,7 @@ def _build_runtime(settings: Settings) -> Runtime:
         verifier=verifier,
         rate_limiter=RateLimiter(redis, settings),
         message_writer=MessageWriter(sessions),
+        storage=Storage(settings),
     )
 
 
@@ -100,7 +102,8 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
     install_error_handlers(api)
     api.include_router(health.router)
-    for router in (me.router, users.router, channels.router, messages.router, dms.router):
+    routers = (me, users, channels, messages, dms, uploads)
+    for router in (module.router for module in routers):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
     return api
 

@@ -5,17 +5,30 @@ Every validator names the variable and the fix (STYLE.md §2).
 """
 
 import ipaddress
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # app/src/relay/settings.py -> app/migrations in a source checkout; the image sets RELAY_MIGRATIONS_DIR.
 _SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 CommaList = Annotated[list[str], NoDecode]
+UploadTypes = Annotated[dict[str, int], NoDecode]
+MiB = 1024 * 1024
+# Raster images show inline; everything else downloads (Content-Disposition: attachment).
+DEFAULT_UPLOAD_TYPES = {
+    "image/png": 10 * MiB,
+    "image/jpeg": 10 * MiB,
+    "image/gif": 10 * MiB,
+    "image/webp": 10 * MiB,
+    "application/pdf": 25 * MiB,
+    "text/plain": 1 * MiB,
+    "application/zip": 50 * MiB,
+}
 
 
 def _split_commas(value: object) -> object:
@@ -42,6 +55,14 @@ class Settings(BaseSettings):
     s3_bucket: str
     s3_region: str = "us-east-1"
     s3_endpoint_url: AnyHttpUrl | None = None
+    # Uploads (DESIGN §4): allowed content types, each with its own size limit in bytes.
+    upload_types: UploadTypes = Field(default_factory=lambda: dict(DEFAULT_UPLOAD_TYPES))
+    upload_url_seconds: int = Field(default=300, ge=10, le=3600)  # presigned POST lifetime
+    download_url_seconds: int = Field(default=300, ge=10, le=3600)  # signed read URL lifetime
+    # CloudFront signed URLs for reads (infra sets all three); unset: S3 presigned GET.
+    cdn_domain: str | None = None
+    cdn_key_pair_id: str | None = None
+    cdn_private_key: SecretStr | None = None
 
     auth_issuer: str
     auth_public_key_file: Path | None = None
@@ -70,6 +91,23 @@ class Settings(BaseSettings):
     hsts_seconds: int | None = None
 
     _split_lists = field_validator("allowed_origins", "trusted_proxies", mode="before")(_split_commas)
+
+    @field_validator("upload_types", mode="before")
+    @classmethod
+    def _upload_types(cls, value: object) -> object:
+        """RELAY_UPLOAD_TYPES is `type=bytes,type=bytes`, e.g. image/png=10485760,application/pdf=26214400."""
+        if not isinstance(value, str):
+            return value
+        types: dict[str, int] = {}
+        for item in _split_commas(value):
+            content_type, _, size = item.partition("=")
+            if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type.strip()) or not size.strip().isdigit():
+                raise ValueError(
+                    f"RELAY_UPLOAD_TYPES entry {item!r} is not type/subtype=max_bytes; "
+                    "write e.g. image/png=10485760,application/pdf=26214400"
+                )
+            types[content_type.strip().lower()] = int(size)
+        return types
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -126,6 +164,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RELAY_S3_ENDPOINT_URL points at an S3-compatible server, which is for local mode only; "
                 f"unset it for RELAY_ENVIRONMENT={self.environment}"
+            )
+        cdn = {
+            "RELAY_CDN_DOMAIN": self.cdn_domain,
+            "RELAY_CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
+            "RELAY_CDN_PRIVATE_KEY": self.cdn_private_key,
+        }
+        missing = [name for name, value in cdn.items() if value is None]
+        if 0 < len(missing) < len(cdn):
+            raise ValueError(
+                f"CloudFront signed URLs need all of {', '.join(cdn)}; {', '.join(missing)} missing "
+                "(set them all, or none for S3 presigned GET URLs)"
             )
         return self
 

@@ -105,3 +105,34 @@ class MessageOut(Model):
 
 class MessagePage(Model):
     messages: list[MessageOut]
+
+
+UploadIdPath = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
+UploadStatus = Literal["pending", "ready", "rejected"]
+
+
+class UploadIn(Model):
+    # Sanitised by the service (path segments, control characters); the type and size limits are
+    # settings (RELAY_UPLOAD_TYPES), checked there with a message naming the limit.
+    filename: bounded_text(1024, 1)
+    content_type: Annotated[
+        str, StringConstraints(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    ]
+    size: int = Field(ge=1, le=2**40)
+
+
+class PresignedPost(Model):
+    id: str
+    url: str
+    fields: dict[str, str]
+
+
+class UploadOut(Model):
+    id: str
+    status: UploadStatus
+    reason: str | None
+    filename: str
+    content_type: str
+    size: int
+    url: str | None
+

@@ -89,3 +89,26 @@ class Message(Base):
         Index("messages_search", "search", postgresql_using="gin"),
         Index("messages_parent_id", "parent_id"),
     )
+
+
+class Attachment(Base):
+    """An uploaded file: `pending` until POST /uploads/{id}/complete checks the stored object."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uploader_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("status in ('pending', 'ready', 'rejected')", name="attachments_status_known"),
+        Index("attachments_message_id", "message_id"),
+        Index("attachments_uploader_id", "uploader_id"),
+    )

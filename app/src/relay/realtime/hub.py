@@ -32,7 +32,7 @@ class Hub:
         # still get it). The message is committed, so clients catch up with ?after=N (DESIGN §4).
         await self.sio.emit(event, data, room=room)
 
-    async def message_created(self, message: dict[str, Any]) -> None:
+    async def message_created(self, message: dict[str, Any], *, lost_attachments: list[str] = ()) -> None:
         record_message_sent()
         await self.message_event("message:new", message)
 
