@@ -136,3 +136,13 @@ class UploadOut(Model):
     size: int
     url: str | None
 
+
+class SearchResult(Model):
+    message: MessageOut
+    snippet: str
+
+
+class SearchPage(Model):
+    results: list[SearchResult]
+    next_cursor: str | None
+
