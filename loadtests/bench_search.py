@@ -194,8 +194,8 @@ async def time_queries(connection, corpus: Corpus, texts: list[str], kind: str) 
     for query in texts:
         began = time.perf_counter()
         if kind == "ilike":
-            sql, args = ilike_statement(query)
-            await connection.fetch(sql, corpus.caller, *args)
+            statement, args = ilike_statement(query)
+            await connection.fetch(statement, corpus.caller, *args)
         else:
             await connection.fetch(sql(kind), query, corpus.caller, LIMIT, HEADLINE_OPTIONS)
         samples.append((time.perf_counter() - began) * 1000)

@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
-from relay.api import channels, dms, health, me, messages, search, uploads, users
+from relay.api import channels, dms, health, me, messages, notifications, search, uploads, users
 from relay.api.errors import install_error_handlers, responses
 from relay.auth.keys import key_source
 from relay.auth.verifier import TokenVerifier
@@ -74,6 +74,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
             asyncio.create_task(
                 hub.presence.run(lambda user_id: hub.announce(user_id, offline=True)), name="presence"
             ),
+            asyncio.create_task(hub.notifier.run(), name="notifications"),
         ]
         try:
             yield
@@ -81,6 +82,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await hub.notifier.drain()
             with contextlib.suppress(RedisError, OSError):
                 await hub.presence.release()
             await runtime.redis.aclose()
@@ -102,7 +104,7 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
     install_error_handlers(api)
     api.include_router(health.router)
-    routers = (me, users, channels, messages, dms, uploads, search)
+    routers = (me, users, channels, messages, dms, uploads, search, notifications)
     for router in (module.router for module in routers):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
     return api

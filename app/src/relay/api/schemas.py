@@ -146,3 +146,46 @@ class SearchPage(Model):
     results: list[SearchResult]
     next_cursor: str | None
 
+
+NotificationKind = Literal["message", "mention", "reply", "dm", "upload", "error"]
+Level = Literal["all", "mentions", "none"]
+
+
+class NotificationOut(Model):
+    id: str
+    kind: NotificationKind
+    channel_id: str | None
+    message_id: str | None
+    text: str
+    created_at: datetime
+    read: bool
+
+
+class NotificationList(Model):
+    notifications: list[NotificationOut]
+    unread: int
+
+
+class ReadIn(Model):
+    ids: list[ObjectId] = Field(min_length=1, max_length=500)
+
+
+class UnreadOut(Model):
+    unread: int
+
+
+class ChannelPreference(Model):
+    channel_id: ObjectId
+    level: Level
+    muted: bool = False
+
+
+class NotificationPreferencesIO(Model):
+    dm: bool = True
+    mentions: bool = True
+    sound: bool = True
+    dnd: bool = False
+    # Kinds still pushed live during do-not-disturb; everything is listed by REST either way.
+    dnd_allow: list[NotificationKind] = Field(default_factory=list, max_length=6)
+    # PUT changes only the channels listed; GET lists every channel of the caller.
+    channels: list[ChannelPreference] = Field(default_factory=list, max_length=1000)

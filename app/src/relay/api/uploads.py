@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from relay.api.deps import CurrentUser, DbSession, SettingsDep, StorageDep
+from relay.api.deps import CurrentUser, DbSession, HubDep, SettingsDep, StorageDep
 from relay.api.errors import responses
 from relay.api.schemas import PresignedPost, UploadIdPath, UploadIn, UploadOut
 from relay.services import uploads
@@ -29,10 +29,12 @@ async def create_upload(
 
 @router.post("/{upload_id}/complete")
 async def complete_upload(
-    upload_id: UploadIdPath, session: DbSession, user: CurrentUser, storage: StorageDep
+    upload_id: UploadIdPath, session: DbSession, user: CurrentUser, storage: StorageDep, hub: HubDep
 ) -> UploadOut:
     """Check the stored object (size, type, disposition): ready, or rejected with the reason."""
-    attachment, _changed = await uploads.complete_upload(session, storage, user.user_id, upload_id)
+    attachment, changed = await uploads.complete_upload(session, storage, user.user_id, upload_id)
+    if changed:
+        await hub.notifier.notify(user.user_id, "upload", uploads.status_text(attachment))
     return UploadOut.model_validate(uploads.view(attachment, storage))
 
 

@@ -55,6 +55,13 @@ def view(attachment: Attachment, storage: Storage) -> dict[str, Any]:
     }
 
 
+def status_text(attachment: Attachment) -> str:
+    """The upload-status notification the uploader gets."""
+    if attachment.status == "ready":
+        return f"{attachment.filename} is uploaded and ready to share"
+    return f"{attachment.filename} was rejected: {attachment.reason}"
+
+
 def message_attachment(attachment: Attachment, storage: Storage) -> dict[str, Any]:
     """How a message carries a file: what to show and a short-lived URL to fetch it."""
     item = view(attachment, storage)
