@@ -16,7 +16,18 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
-from relay.api import channels, dms, health, me, messages, notifications, search, uploads, users
+from relay.api import (
+    channels,
+    client_errors,
+    dms,
+    health,
+    me,
+    messages,
+    notifications,
+    search,
+    uploads,
+    users,
+)
 from relay.api.errors import install_error_handlers, responses
 from relay.auth.keys import key_source
 from relay.auth.verifier import TokenVerifier
@@ -104,7 +115,7 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
     install_error_handlers(api)
     api.include_router(health.router)
-    routers = (me, users, channels, messages, dms, uploads, search, notifications)
+    routers = (me, users, channels, messages, dms, uploads, search, notifications, client_errors)
     for router in (module.router for module in routers):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
     return api

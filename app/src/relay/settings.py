@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     cdn_domain: str | None = None
     cdn_key_pair_id: str | None = None
     cdn_private_key: SecretStr | None = None
+    # Error reports from the web client (POST /api/client-errors), per user; bursts of 10x the rate.
+    client_errors_per_second: float = Field(default=1, gt=0)
 
     auth_issuer: str
     auth_public_key_file: Path | None = None

@@ -189,3 +189,15 @@ class NotificationPreferencesIO(Model):
     dnd_allow: list[NotificationKind] = Field(default_factory=list, max_length=6)
     # PUT changes only the channels listed; GET lists every channel of the caller.
     channels: list[ChannelPreference] = Field(default_factory=list, max_length=1000)
+
+
+class ClientErrorIn(Model):
+    # Bounds keep one report cheap to accept and to log; the log line truncates further.
+    message: bounded_text(2000, 1)
+    stack: bounded_text(20_000) | None = None
+    url: bounded_text(2048, 1)
+    user_agent: bounded_text(512)
+
+
+class Accepted(Model):
+    status: Literal["accepted"] = "accepted"
