@@ -1,6 +1,7 @@
-"""`relay` command line: serve (one uvicorn worker per process), migrate, token, keygen."""
+"""`relay` command line: serve (one uvicorn worker per process), migrate, token, keygen, export-user."""
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -8,11 +9,15 @@ import uvicorn
 from pydantic import ValidationError
 
 from relay.auth.minter import MinterDisabledError, generate_key_pair, mint_token
+from relay.db.engine import create_engine, create_session_factory
 from relay.db.migrate import run_migrations
+from relay.errors import RelayError
 from relay.http_protocol import LimitedHttpToolsProtocol
 from relay.lifecycle import Drain, DrainingServer
 from relay.main import create_app
+from relay.services import export
 from relay.settings import Settings, load_settings
+from relay.storage import Storage
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="write a local RSA key pair for the token minter")
     keygen.add_argument("--private", type=Path, required=True, help="private key PEM to write (mode 0600)")
     keygen.add_argument("--public", type=Path, required=True, help="public key PEM to write")
+    export_user = commands.add_parser(
+        "export-user", help="write a user's data export (the archive GET /api/me/export returns)"
+    )
+    export_user.add_argument("user", help="the user id (token sub)")
+    export_user.add_argument("--output", type=Path, help="zip to write (default relay-export-<user>.zip)")
     return parser
 
 
@@ -71,6 +81,28 @@ def keygen(private: Path, public: Path) -> int:
     return 0
 
 
+async def _export(settings: Settings, user: str, output: Path) -> None:
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            with output.open("wb") as out:
+                await export.write_archive(out, session, Storage(settings), user)
+    finally:
+        await engine.dispose()
+
+
+def export_user(settings: Settings, user: str, output: Path | None) -> int:
+    output = output or Path(f"relay-export-{user}.zip")
+    try:
+        asyncio.run(_export(settings, user, output))
+    except RelayError as error:
+        output.unlink(missing_ok=True)
+        print(f"relay export-user: {error.message}", file=sys.stderr)
+        return 1
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "keygen":
@@ -86,4 +118,6 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run_migrations(settings)
         print(f"relay migrate: {outcome.message}")
         return 0
+    if args.command == "export-user":
+        return export_user(settings, args.user, args.output)
     return token(settings, args.user, args.ttl)

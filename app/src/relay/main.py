@@ -16,7 +16,18 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
-from relay.api import channels, dms, health, me, messages, users
+from relay.api import (
+    channels,
+    client_errors,
+    dms,
+    health,
+    me,
+    messages,
+    notifications,
+    search,
+    uploads,
+    users,
+)
 from relay.api.errors import install_error_handlers, responses
 from relay.api.links import install_links
 from relay.auth.keys import key_source
@@ -31,6 +42,7 @@ from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
 from relay.services.readiness import Readiness
 from relay.settings import Settings
+from relay.storage import Storage
 
 log = logging.getLogger(__name__)
 # Every /api route can answer these; declaring them keeps the OpenAPI document truthful (schemathesis).
@@ -62,6 +74,7 @@ def _build_runtime(settings: Settings) -> Runtime:
         verifier=verifier,
         rate_limiter=RateLimiter(redis, settings),
         message_writer=MessageWriter(sessions),
+        storage=Storage(settings),
     )
 
 
@@ -73,6 +86,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
             asyncio.create_task(
                 hub.presence.run(lambda user_id: hub.announce(user_id, offline=True)), name="presence"
             ),
+            asyncio.create_task(hub.notifier.run(), name="notifications"),
         ]
         try:
             yield
@@ -80,6 +94,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await hub.notifier.drain()
             with contextlib.suppress(RedisError, OSError):
                 await hub.presence.release()
             await runtime.redis.aclose()
@@ -101,7 +116,8 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     api.state.readiness = Readiness(runtime.settings, runtime.engine, runtime.redis)
     install_error_handlers(api)
     api.include_router(health.router)
-    for router in (me.router, users.router, channels.router, messages.router, dms.router):
+    routers = (me, users, channels, messages, dms, uploads, search, notifications, client_errors)
+    for router in (module.router for module in routers):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
     install_links(api)  # last: it reads every route
     return api

@@ -10,6 +10,7 @@ from relay.ratelimit import RateLimiter
 from relay.services.message_writer import MessageWriter
 from relay.services.users import KnownUsers
 from relay.settings import Settings
+from relay.storage import Storage
 
 
 @dataclass
@@ -21,5 +22,6 @@ class Runtime:
     verifier: TokenVerifier
     rate_limiter: RateLimiter
     message_writer: MessageWriter
+    storage: Storage
     known_users: KnownUsers = field(default_factory=KnownUsers)
     draining: bool = False

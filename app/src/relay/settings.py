@@ -5,17 +5,31 @@ Every validator names the variable and the fix (STYLE.md §2).
 """
 
 import ipaddress
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from cryptography.hazmat.primitives import serialization
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # app/src/relay/settings.py -> app/migrations in a source checkout; the image sets RELAY_MIGRATIONS_DIR.
 _SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 CommaList = Annotated[list[str], NoDecode]
+UploadTypes = Annotated[dict[str, int], NoDecode]
+MiB = 1024 * 1024
+# Raster images show inline; everything else downloads (Content-Disposition: attachment).
+DEFAULT_UPLOAD_TYPES = {
+    "image/png": 10 * MiB,
+    "image/jpeg": 10 * MiB,
+    "image/gif": 10 * MiB,
+    "image/webp": 10 * MiB,
+    "application/pdf": 25 * MiB,
+    "text/plain": 1 * MiB,
+    "application/zip": 50 * MiB,
+}
 
 
 def _split_commas(value: object) -> object:
@@ -42,6 +56,16 @@ class Settings(BaseSettings):
     s3_bucket: str
     s3_region: str = "us-east-1"
     s3_endpoint_url: AnyHttpUrl | None = None
+    # Uploads (DESIGN §4): allowed content types, each with its own size limit in bytes.
+    upload_types: UploadTypes = Field(default_factory=lambda: dict(DEFAULT_UPLOAD_TYPES))
+    upload_url_seconds: int = Field(default=300, ge=10, le=3600)  # presigned POST lifetime
+    download_url_seconds: int = Field(default=300, ge=10, le=3600)  # signed read URL lifetime
+    # CloudFront signed URLs for reads (infra sets all three); unset: S3 presigned GET.
+    cdn_domain: str | None = None
+    cdn_key_pair_id: str | None = None
+    cdn_private_key: SecretStr | None = None
+    # Error reports from the web client (POST /api/client-errors), per user; bursts of 10x the rate.
+    client_errors_per_second: float = Field(default=1, gt=0)
 
     auth_issuer: str
     auth_public_key_file: Path | None = None
@@ -70,6 +94,23 @@ class Settings(BaseSettings):
     hsts_seconds: int | None = None
 
     _split_lists = field_validator("allowed_origins", "trusted_proxies", mode="before")(_split_commas)
+
+    @field_validator("upload_types", mode="before")
+    @classmethod
+    def _upload_types(cls, value: object) -> object:
+        """RELAY_UPLOAD_TYPES is `type=bytes,type=bytes`, e.g. image/png=10485760,application/pdf=26214400."""
+        if not isinstance(value, str):
+            return value
+        types: dict[str, int] = {}
+        for item in _split_commas(value):
+            content_type, _, size = item.partition("=")
+            if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type.strip()) or not size.strip().isdigit():
+                raise ValueError(
+                    f"RELAY_UPLOAD_TYPES entry {item!r} is not type/subtype=max_bytes; "
+                    "write e.g. image/png=10485760,application/pdf=26214400"
+                )
+            types[content_type.strip().lower()] = int(size)
+        return types
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -127,7 +168,30 @@ class Settings(BaseSettings):
                 "RELAY_S3_ENDPOINT_URL points at an S3-compatible server, which is for local mode only; "
                 f"unset it for RELAY_ENVIRONMENT={self.environment}"
             )
+        if self.cdn_private_key is not None and (self.cdn_domain is None or self.cdn_key_pair_id is None):
+            raise ValueError(
+                "RELAY_CDN_PRIVATE_KEY is set without RELAY_CDN_DOMAIN and RELAY_CDN_KEY_PAIR_ID: set both "
+                "(the CloudFront files domain and its public key id) or unset the private key"
+            )
         return self
+
+    @field_validator("cdn_private_key")
+    @classmethod
+    def _cdn_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                serialization.load_pem_private_key(value.get_secret_value().encode(), password=None)
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "RELAY_CDN_PRIVATE_KEY is not an unencrypted PEM private key; set it to the CloudFront "
+                    "signer's key (pulumi config set --secret relay:cdnSignerPrivateKeyPem)"
+                ) from None
+        return value
+
+    @property
+    def cdn_signing(self) -> bool:
+        """CloudFront signed URLs need all three RELAY_CDN_* values; otherwise reads are S3 presigned GETs."""
+        return None not in (self.cdn_domain, self.cdn_key_pair_id, self.cdn_private_key)
 
     @property
     def effective_migration_url(self) -> str:

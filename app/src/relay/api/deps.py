@@ -14,6 +14,7 @@ from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
 from relay.services.users import ensure_user
 from relay.settings import Settings
+from relay.storage import Storage
 
 SESSION_COOKIE = "__session"
 
@@ -42,6 +43,13 @@ def get_settings(runtime: RuntimeDep) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_storage(runtime: RuntimeDep) -> Storage:
+    return runtime.storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep
+from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep, StorageDep
 from relay.api.errors import responses
 from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
@@ -17,6 +17,7 @@ Seq = Annotated[int | None, Query(ge=0, le=2**62)]
 async def list_messages(
     channel_id: ChannelIdPath,
     session: DbSession,
+    storage: StorageDep,
     user: CurrentUser,
     after: Seq = None,
     before: Seq = None,
@@ -24,7 +25,7 @@ async def list_messages(
 ) -> MessagePage:
     """Ascending by seq: after=N the oldest `limit` above N, before=N the newest below N, else newest."""
     page = await messages.list_messages(
-        session, user.user_id, channel_id, after=after, before=before, limit=limit
+        session, storage, user.user_id, channel_id, after=after, before=before, limit=limit
     )
     return MessagePage.model_validate({"messages": page})
 
@@ -32,7 +33,10 @@ async def list_messages(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": MessageOut, "description": "retried client_msg_id: the original"}},
+    responses={
+        200: {"model": MessageOut, "description": "retried client_msg_id: the original"},
+        **responses(409),
+    },
 )
 async def post_message(
     channel_id: ChannelIdPath,
@@ -43,9 +47,10 @@ async def post_message(
     hub: HubDep,
     settings: SettingsDep,
     writer: MessageWriterDep,
+    storage: StorageDep,
 ) -> MessageOut:
     """Post a message (201); a retried `client_msg_id` returns the original (200), never a duplicate."""
-    message, created = await messages.post_message(
+    message, created, lost = await messages.post_message(
         session,
         writer,
         user.user_id,
@@ -54,9 +59,11 @@ async def post_message(
         client_msg_id=body.client_msg_id,
         parent_id=body.parent_id,
         max_chars=settings.max_message_chars,
+        storage=storage,
+        attachment_ids=body.attachment_ids,
     )
     if created:
-        await hub.message_created(message)
+        await hub.message_created(message, lost_attachments=lost)
     else:
         response.status_code = status.HTTP_200_OK
     return MessageOut.model_validate(message)
@@ -71,10 +78,17 @@ async def edit_message(
     user: CurrentUser,
     hub: HubDep,
     settings: SettingsDep,
+    storage: StorageDep,
 ) -> MessageOut:
     """Edit one's own message."""
     message = await messages.edit_message(
-        session, user.user_id, channel_id, message_id, body=body.body, max_chars=settings.max_message_chars
+        session,
+        storage,
+        user.user_id,
+        channel_id,
+        message_id,
+        body=body.body,
+        max_chars=settings.max_message_chars,
     )
     await hub.message_event("message:updated", message)
     return MessageOut.model_validate(message)

@@ -105,3 +105,99 @@ class MessageOut(Model):
 
 class MessagePage(Model):
     messages: list[MessageOut]
+
+
+UploadIdPath = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
+UploadStatus = Literal["pending", "ready", "rejected"]
+
+
+class UploadIn(Model):
+    # Sanitised by the service (path segments, control characters); the type and size limits are
+    # settings (RELAY_UPLOAD_TYPES), checked there with a message naming the limit.
+    filename: bounded_text(1024, 1)
+    content_type: Annotated[
+        str, StringConstraints(min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    ]
+    size: int = Field(ge=1, le=2**40)
+
+
+class PresignedPost(Model):
+    id: str
+    url: str
+    fields: dict[str, str]
+
+
+class UploadOut(Model):
+    id: str
+    status: UploadStatus
+    reason: str | None
+    filename: str
+    content_type: str
+    size: int
+    url: str | None
+
+
+class SearchResult(Model):
+    message: MessageOut
+    snippet: str
+
+
+class SearchPage(Model):
+    results: list[SearchResult]
+    next_cursor: str | None
+
+
+NotificationKind = Literal["message", "mention", "reply", "dm", "upload", "error"]
+Level = Literal["all", "mentions", "none"]
+
+
+class NotificationOut(Model):
+    id: str
+    kind: NotificationKind
+    channel_id: str | None
+    message_id: str | None
+    text: str
+    created_at: datetime
+    read: bool
+
+
+class NotificationList(Model):
+    notifications: list[NotificationOut]
+    unread: int
+
+
+class ReadIn(Model):
+    ids: list[ObjectId] = Field(min_length=1, max_length=500)
+
+
+class UnreadOut(Model):
+    unread: int
+
+
+class ChannelPreference(Model):
+    channel_id: ObjectId
+    level: Level
+    muted: bool = False
+
+
+class NotificationPreferencesIO(Model):
+    dm: bool = True
+    mentions: bool = True
+    sound: bool = True
+    dnd: bool = False
+    # Kinds still pushed live during do-not-disturb; everything is listed by REST either way.
+    dnd_allow: list[NotificationKind] = Field(default_factory=list, max_length=6)
+    # PUT changes only the channels listed; GET lists every channel of the caller.
+    channels: list[ChannelPreference] = Field(default_factory=list, max_length=1000)
+
+
+class ClientErrorIn(Model):
+    # Bounds keep one report cheap to accept and to log; the log line truncates further.
+    message: bounded_text(2000, 1)
+    stack: bounded_text(20_000) | None = None
+    url: bounded_text(2048, 1)
+    user_agent: bounded_text(512)
+
+
+class Accepted(Model):
+    status: Literal["accepted"] = "accepted"

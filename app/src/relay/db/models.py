@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -62,6 +62,9 @@ class Membership(Base):
     # Read state: unread count = channels.last_seq - last_read_seq.
     last_read_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Notification level: all / mentions / none; NULL is the default (mentions).
+    notify_level: Mapped[str | None] = mapped_column(String(16))
+    muted: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
     __table_args__ = (Index("memberships_user_id", "user_id"),)
 
@@ -89,3 +92,53 @@ class Message(Base):
         Index("messages_search", "search", postgresql_using="gin"),
         Index("messages_parent_id", "parent_id"),
     )
+
+
+class Attachment(Base):
+    """An uploaded file: `pending` until POST /uploads/{id}/complete checks the stored object."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uploader_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("status in ('pending', 'ready', 'rejected')", name="attachments_status_known"),
+        Index("attachments_message_id", "message_id"),
+        Index("attachments_uploader_id", "uploader_id"),
+    )
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str | None] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("user_id", "message_id", name="notifications_user_message"),)
+
+
+class NotificationPreferences(Base):
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    dm: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    mentions: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    sound: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    dnd: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Kinds still pushed while do-not-disturb is on (e.g. ["dm"]).
+    dnd_allow: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")

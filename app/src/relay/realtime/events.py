@@ -6,7 +6,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -34,6 +34,7 @@ class SendIn(BaseModel):
     body: bounded_text(1_000_000)
     client_msg_id: ClientMsgId
     parent_id: ObjectId | None = None
+    attachment_ids: list[ObjectId] = Field(default_factory=list, max_length=10)
 
 
 class TypingIn(BaseModel):
@@ -123,7 +124,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
         try:
             async with asyncio.timeout(SEND_DEADLINE_SECONDS), runtime.sessions() as session:
-                message, created = await messages.post_message(
+                message, created, lost = await messages.post_message(
                     session,
                     runtime.message_writer,
                     user_id,
@@ -132,6 +133,8 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
                     client_msg_id=request.client_msg_id,
                     parent_id=request.parent_id,
                     max_chars=runtime.settings.max_message_chars,
+                    storage=runtime.storage,
+                    attachment_ids=request.attachment_ids,
                 )
         except RelayError as error:
             return _failure(error)
@@ -143,7 +146,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             retry = "messages cannot be stored right now; retry with the same client_msg_id"
             return _failure(RelayError("unavailable", retry, 503))
         if created:
-            await hub.message_created(message)
+            await hub.message_created(message, lost_attachments=lost)
         return {"ok": True, "message": message}
 
     @sio.on("typing")

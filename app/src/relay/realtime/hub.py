@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from relay.db.models import Membership, User
 from relay.metrics import record_message_sent
+from relay.realtime.notifier import Notifier
 from relay.realtime.presence import PresenceTracker
 from relay.realtime.rooms import RoomSync, channel_room, user_room
 
@@ -26,15 +27,25 @@ class Hub:
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         self.sio, self.rooms, self.presence, self._sessions = sio, rooms, presence, sessions
+        self.notifier = Notifier(sessions, self._emit)
 
     async def _emit(self, event: str, data: dict[str, Any], room: str | list[str]) -> None:
         # When Redis is down, AsyncRedisManager logs and drops the cross-replica copy (local sockets
         # still get it). The message is committed, so clients catch up with ?after=N (DESIGN §4).
         await self.sio.emit(event, data, room=room)
 
-    async def message_created(self, message: dict[str, Any]) -> None:
+    async def message_created(self, message: dict[str, Any], *, lost_attachments: list[str] = ()) -> None:
         record_message_sent()
         await self.message_event("message:new", message)
+        self.notifier.message_created(message)  # after the commit and the broadcast, off the ack path
+        if lost_attachments:
+            await self.notifier.notify(
+                message["author_id"],
+                "error",
+                f"{len(lost_attachments)} file(s) were not attached to your message: another message "
+                "took them first. Upload them again to share them.",
+                message["channel_id"],
+            )
 
     async def message_event(self, event: str, message: dict[str, Any]) -> None:
         await self._emit(event, message, channel_room(message["channel_id"]))

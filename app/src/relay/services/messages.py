@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relay.db.models import Membership, Message
 from relay.errors import RelayError, not_found
+from relay.services import uploads
 from relay.services.channels import member_channel
 from relay.services.ids import new_id
 from relay.services.message_writer import MessageWriter
+from relay.storage import Storage
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -26,7 +28,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def payload(row: Row | Message) -> dict[str, Any]:
+def payload(row: Row | Message, attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The §4a message object, ready for JSON: built once and shared by REST, ack and broadcast."""
     return {
         "id": row.id,
@@ -36,7 +38,7 @@ def payload(row: Row | Message) -> dict[str, Any]:
         "body": row.body,
         "client_msg_id": row.client_msg_id,
         "parent_id": row.parent_id,
-        "attachments": [],
+        "attachments": attachments or [],
         "created_at": _iso(row.created_at),
         "edited_at": _iso(row.edited_at),
         "deleted_at": _iso(row.deleted_at),
@@ -53,7 +55,7 @@ def check_body(body: str, max_chars: int) -> str:
     return body
 
 
-def _retried_original(row: Row, client_msg_id: str, channel_id: str) -> dict[str, Any]:
+def _check_retry(row: Row, client_msg_id: str, channel_id: str) -> None:
     if row.channel_id != channel_id:
         raise RelayError(
             "client_msg_id_reused",
@@ -61,7 +63,17 @@ def _retried_original(row: Row, client_msg_id: str, channel_id: str) -> dict[str
             "generate a new one per message",
             409,
         )
-    return payload(row)
+
+
+async def with_attachments(
+    session: AsyncSession, storage: Storage, rows: list[Row] | list[Message]
+) -> list[dict[str, Any]]:
+    """Payloads with each message's files (one query for the page, short-lived URLs)."""
+    files = await uploads.attachments_of(session, [row.id for row in rows if row.deleted_at is None])
+    return [
+        payload(row, [uploads.message_attachment(item, storage) for item in files.get(row.id, [])])
+        for row in rows
+    ]
 
 
 async def post_message(
@@ -74,9 +86,17 @@ async def post_message(
     client_msg_id: str,
     parent_id: str | None,
     max_chars: int,
-) -> tuple[dict[str, Any], bool]:
-    """Store a message; returns (message, created). A retried client_msg_id returns the original."""
+    storage: Storage,
+    attachment_ids: list[str] = (),
+) -> tuple[dict[str, Any], bool, list[str]]:
+    """Store a message; returns (message, created, attachment ids another message claimed first).
+
+    A retried client_msg_id returns the original. Files are linked after the message is committed,
+    so a failure there never loses the message: the sender is told which files were not attached.
+    """
     check_body(body, max_chars)
+    attachment_ids = list(dict.fromkeys(attachment_ids))
+    await uploads.check_attachable(session, author_id, attachment_ids)
     row = await writer.write(
         channel_id,
         {
@@ -91,8 +111,10 @@ async def post_message(
         await member_channel(session, channel_id, author_id)
         raise not_found(f"parent message {parent_id}" if parent_id else f"channel {channel_id}")
     if not row.created:
-        return _retried_original(row, client_msg_id, channel_id), False
-    return payload(row), True
+        _check_retry(row, client_msg_id, channel_id)
+        return (await with_attachments(session, storage, [row]))[0], False, []
+    lost = await uploads.attach(session, author_id, row.id, attachment_ids)
+    return (await with_attachments(session, storage, [row]))[0], True, lost
 
 
 def _clamp(limit: int | None) -> int:
@@ -101,6 +123,7 @@ def _clamp(limit: int | None) -> int:
 
 async def list_messages(
     session: AsyncSession,
+    storage: Storage,
     user_id: str,
     channel_id: str,
     *,
@@ -122,7 +145,7 @@ async def list_messages(
         rows.reverse()
     if rows:
         await _mark_read(session, user_id, channel_id, rows[-1].seq)
-    return [payload(row) for row in rows]
+    return await with_attachments(session, storage, rows)
 
 
 async def _mark_read(session: AsyncSession, user_id: str, channel_id: str, seq: int) -> None:
@@ -150,7 +173,14 @@ async def _own_message(session: AsyncSession, user_id: str, channel_id: str, mes
 
 
 async def edit_message(
-    session: AsyncSession, user_id: str, channel_id: str, message_id: str, *, body: str, max_chars: int
+    session: AsyncSession,
+    storage: Storage,
+    user_id: str,
+    channel_id: str,
+    message_id: str,
+    *,
+    body: str,
+    max_chars: int,
 ) -> dict[str, Any]:
     check_body(body, max_chars)
     message = await _own_message(session, user_id, channel_id, message_id)
@@ -159,13 +189,13 @@ async def edit_message(
     message.body, message.edited_at = body, func.now()
     await session.commit()
     await session.refresh(message)
-    return payload(message)
+    return (await with_attachments(session, storage, [message]))[0]
 
 
 async def delete_message(
     session: AsyncSession, user_id: str, channel_id: str, message_id: str
 ) -> dict[str, Any]:
-    """Leave a tombstone (empty body, deleted_at) so the channel's sequence keeps no holes."""
+    """Leave a tombstone (empty body, deleted_at, no files) so the channel's sequence keeps no holes."""
     message = await _own_message(session, user_id, channel_id, message_id)
     if message.deleted_at is None:
         message.body, message.deleted_at = "", func.now()
