@@ -48,6 +48,18 @@ async def test_a_body_sent_in_small_pieces_is_not_counted_as_head(short_deadline
     assert answer.data.endswith(b"60000")
 
 
+async def test_a_large_last_piece_of_a_body_is_not_counted_as_head(short_deadlines: None) -> None:
+    """The read that completes a message ends outside any head, however large it is (it gave 431)."""
+    body = b"x" * 70_000
+    request = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    async with serve(echo_length_slowly) as url:
+        port = int(url.rsplit(":", 1)[1])
+        parts = [request, body[:10], body[10:]]
+        answer = await asyncio.to_thread(exchange, port, parts, pause=0.05, within=10)
+    assert answer.status == 200
+    assert answer.data.endswith(b"70000")
+
+
 async def test_an_app_slower_than_the_deadlines_still_answers(short_deadlines: None) -> None:
     request = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     async with serve(echo_length_slowly) as url:

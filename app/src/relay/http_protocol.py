@@ -31,8 +31,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._heads_read = 0
-        self._in_body = False
+        self._in_head = False
         self._head_raw_bytes = 0
         self._head_parsed_bytes = 0
         self._refusal: tuple[int, str] | None = None
@@ -44,10 +43,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        heads_before = self._heads_read
         super().data_received(data)
-        ended_inside_a_head = self._heads_read == heads_before and not self._in_body
-        if ended_inside_a_head and not self.transport.is_closing():
+        if self._in_head and not self.transport.is_closing():  # this read ended inside a head
             self._head_raw_bytes += len(data)
             if self._head_raw_bytes > MAX_HEADER_BYTES:
                 self._answer(431, f"request line and headers exceed {MAX_HEADER_BYTES} bytes")
@@ -97,6 +94,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     # Parser callbacks
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._in_head = True
         self._head_parsed_bytes = 0
         if self._deadline is None:  # the next request on a keep-alive connection
             self._arm(HEADER_TIMEOUT_SECONDS, self._headers_timed_out)
@@ -110,16 +108,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._heads_read += 1
+        self._in_head = False
         self._head_raw_bytes = 0
         if self.parser.should_upgrade() and self._should_upgrade():
             self._disarm()  # a websocket: its own protocol takes the connection over
         else:
-            self._in_body = True
             self._arm(BODY_TIMEOUT_SECONDS, self._body_timed_out)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._disarm()
-        self._in_body = False
         super().on_message_complete()
