@@ -10,7 +10,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import socketio
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
@@ -25,7 +24,7 @@ from relay.lifecycle import Drain
 from relay.middleware import build_middleware_stack
 from relay.ratelimit import RateLimiter
 from relay.realtime.hub import Hub
-from relay.realtime.server import SOCKETIO_PATH, create_socket_server
+from relay.realtime.server import create_socket_app, create_socket_server
 from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
 from relay.services.readiness import Readiness
@@ -109,5 +108,5 @@ def create_app(settings: Settings, *, drain: Drain | None = None) -> ASGIApp:
     runtime = _build_runtime(settings)
     sio, hub = create_socket_server(runtime)
     api = create_api(runtime, hub, drain or Drain())
-    inner = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
+    inner = create_socket_app(sio, api, runtime)
     return build_middleware_stack(inner, settings, runtime.redis)
