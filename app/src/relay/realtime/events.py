@@ -144,10 +144,14 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         except ValidationError:
             return
         room = channel_room(request.channel_id)
-        if user_id is not None and room in sio.rooms(sid):
-            await sio.emit(
-                "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
-            )
+        if user_id is None or room not in sio.rooms(sid):
+            return
+        # 3/s per user and channel (DESIGN §4): the surplus is dropped before fan-out, unanswered.
+        if not (await runtime.rate_limiter.hit_typing(user_id, request.channel_id)).allowed:
+            return
+        await sio.emit(
+            "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
+        )
 
     @sio.on("auth:refresh")
     async def auth_refresh(sid: str, data: Any = None) -> dict[str, Any]:
