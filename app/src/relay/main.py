@@ -32,7 +32,7 @@ from relay.settings import Settings
 
 log = logging.getLogger(__name__)
 # Every /api route can answer these; declaring them keeps the OpenAPI document truthful (schemathesis).
-COMMON_ERRORS = responses(400, 401, 404, 409, 413, 422, 429)
+COMMON_ERRORS = responses(400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def _build_runtime(settings: Settings) -> Runtime:
@@ -93,6 +93,9 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Starlette's slash redirect builds its Location from the client's Host header and the
+        # plain-http scheme (issue 7, finding 8): a wrong path is a 404 instead.
+        redirect_slashes=False,
         lifespan=_lifespan(runtime, hub),
     )
     api.state.runtime, api.state.hub, api.state.drain = runtime, hub, drain
