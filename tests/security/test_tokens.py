@@ -2,6 +2,7 @@
 duplicate keys are each a 401 with a reason, by bearer, by cookie and at the socket handshake;
 odd claims that a validly signed token may carry answer 200 or 401, never 500."""
 
+import functools
 import json
 import time
 
@@ -16,10 +17,15 @@ from tests.utils.sockets import SocketUser
 from tests.utils.tokens import ORIGIN, new_user_id
 
 
+@functools.cache
+def attacker_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def crafted_headers(keys) -> dict[str, tuple[str, str]]:
     """attack -> (token, words the 401 reason contains); each token's claims are valid."""
     claims = keys.claims(new_user_id("hdr"))
-    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    attacker = attacker_key()
     attacker_signed = lambda header: jwt.encode(claims, attacker, algorithm="RS256", headers=header)  # noqa: E731
     return {
         "kid_as_integer": (signed_claims(keys, claims, {"alg": "RS256", "kid": 123}), "Key ID"),
