@@ -6,14 +6,22 @@
    ever come, so the POST that triggered it was never answered and stayed in flight for good.
 2. A session that has not completed a Socket.IO CONNECT within `connect_timeout` seconds is closed
    (the reference server's `connectTimeout`, 45 s): unauthenticated sessions must not pile up.
+3. A Socket.IO packet that cannot be parsed, or one only a server sends, closes its session as the
+   reference server does, with one log line; python-socketio logged a traceback at ERROR per packet
+   and kept the session.
 """
 
 import asyncio
+import logging
 
 import engineio
 import socketio
 
 NAMESPACE = "/"
+# What python-socketio's packet decoding and dispatch raise for a malformed or unexpected packet.
+MALFORMED_PACKET_ERRORS = (ValueError, TypeError, IndexError)
+
+log = logging.getLogger(__name__)
 
 
 class RelayEngineServer(engineio.AsyncServer):
@@ -49,6 +57,17 @@ class RelaySocketServer(socketio.AsyncServer):
             self.connect_timeout, self._connect_deadline_passed, eio_sid
         )
         await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except MALFORMED_PACKET_ERRORS as error:
+            log.warning(
+                "closing a session that sent a malformed Socket.IO packet: %s: %.200s",
+                type(error).__name__,
+                error,
+            )
+            await self.eio.disconnect(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: str) -> None:
         deadline = self._connect_deadlines.pop(eio_sid, None)
