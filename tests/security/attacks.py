@@ -7,6 +7,7 @@ never answered fails the test instead of hanging it.
 
 import base64
 import contextlib
+import functools
 import json
 import re
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from tests.utils.relay_process import RelayProcess
 from tests.utils.tokens import SigningKeys
@@ -77,12 +78,21 @@ def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+@functools.cache
+def _private_key(path: Path) -> rsa.RSAPrivateKey:
+    """Loaded once: parsing a PEM private key checks the key and costs tens of milliseconds."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
 def signed(keys: SigningKeys, header_json: str, payload_json: str) -> str:
     """An RS256 token over the exact JSON text given (duplicate keys, odd shapes), signed with the
     relay's real key: only the content is hostile, never the signature."""
     signing_input = f"{b64(header_json.encode())}.{b64(payload_json.encode())}"
-    key = serialization.load_pem_private_key(keys.private_file.read_bytes(), password=None)
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    signature = _private_key(keys.private_file).sign(
+        signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
     return f"{signing_input}.{b64(signature)}"
 
 
