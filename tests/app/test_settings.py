@@ -37,6 +37,18 @@ def test_valid_environment_parses_lists_and_defaults(monkeypatch) -> None:
     assert settings.effective_hsts_seconds == 300
 
 
+def test_socket_limits_default_to_design_section_4(monkeypatch) -> None:
+    settings = _settings(monkeypatch)
+    assert (settings.rate_handshakes_per_second, settings.rate_handshakes_burst) == (20, 40)
+    assert settings.rate_typing_per_second == 3
+    assert settings.socket_connect_timeout_seconds == 45
+
+
+def test_a_load_run_can_raise_the_handshake_budget(monkeypatch) -> None:
+    settings = _settings(monkeypatch, rate_handshakes_per_second="1000", rate_handshakes_burst="2000")
+    assert (settings.rate_handshakes_per_second, settings.rate_handshakes_burst) == (1000, 2000)
+
+
 def test_local_signing_key_outside_local_mode_refuses_to_start(monkeypatch, tmp_path) -> None:
     with pytest.raises(ValidationError, match="RELAY_LOCAL_SIGNING_KEY_FILE"):
         _settings(monkeypatch, environment="prod", local_signing_key_file=str(tmp_path / "key.pem"))

@@ -38,6 +38,10 @@ def relay_environment(
         # Short presence expiry so "a killed replica's users go offline" is observable in seconds.
         "RELAY_PRESENCE_TTL_SECONDS": "4",
         "RELAY_LOG_LEVEL": "WARNING",
+        # Every test connects from 127.0.0.1, some with 150 sockets at once: like a load run, the
+        # suite raises the per-IP handshake budget (tests/security/ checks the default one).
+        "RELAY_RATE_HANDSHAKES_PER_SECOND": "1000",
+        "RELAY_RATE_HANDSHAKES_BURST": "1000",
     }
 
 

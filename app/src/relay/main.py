@@ -10,7 +10,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import socketio
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
@@ -37,7 +36,7 @@ from relay.lifecycle import Drain
 from relay.middleware import build_middleware_stack
 from relay.ratelimit import RateLimiter
 from relay.realtime.hub import Hub
-from relay.realtime.server import SOCKETIO_PATH, create_socket_server
+from relay.realtime.server import create_socket_app, create_socket_server
 from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
 from relay.services.readiness import Readiness
@@ -46,7 +45,7 @@ from relay.storage import Storage
 
 log = logging.getLogger(__name__)
 # Every /api route can answer these; declaring them keeps the OpenAPI document truthful (schemathesis).
-COMMON_ERRORS = responses(400, 401, 404, 409, 413, 422, 429)
+COMMON_ERRORS = responses(400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def _build_runtime(settings: Settings) -> Runtime:
@@ -110,6 +109,9 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Starlette's slash redirect builds its Location from the client's Host header and the
+        # plain-http scheme (issue 7, finding 8): a wrong path is a 404 instead.
+        redirect_slashes=False,
         lifespan=_lifespan(runtime, hub),
     )
     api.state.runtime, api.state.hub, api.state.drain = runtime, hub, drain
@@ -127,5 +129,5 @@ def create_app(settings: Settings, *, drain: Drain | None = None) -> ASGIApp:
     runtime = _build_runtime(settings)
     sio, hub = create_socket_server(runtime)
     api = create_api(runtime, hub, drain or Drain())
-    inner = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
+    inner = create_socket_app(sio, api, runtime)
     return build_middleware_stack(inner, settings, runtime.redis)

@@ -100,12 +100,30 @@ class RateLimiter:
         return _counted("api", await self.hit(f"api:{user_id}", rate, math.ceil(rate)))
 
     async def hit_message(self, user_id: str) -> Decision:
-        """For the socket handler: 10 messages/s per user, bursts of 20 (DESIGN.md §4)."""
+        """10 messages/s per user, bursts of 20 (DESIGN.md §4): one budget for REST and the socket."""
         settings = self.settings
         decision = await self.hit(
             f"msg:{user_id}", settings.rate_messages_per_second, settings.rate_messages_burst
         )
         return _counted("message", decision)
+
+    async def hit_handshake(self, client_ip: str) -> Decision:
+        """New Engine.IO sessions per client IP: each one holds server state before it authenticates."""
+        settings = self.settings
+        decision = await self.hit(
+            f"hs:{client_ip}", settings.rate_handshakes_per_second, settings.rate_handshakes_burst
+        )
+        return _counted("handshake", decision)
+
+    async def hit_typing(self, user_id: str, channel_id: str) -> Decision:
+        rate = self.settings.rate_typing_per_second
+        return _counted("typing", await self.hit(f"typing:{user_id}:{channel_id}", rate, math.ceil(rate)))
+
+    async def enforce_message(self, user_id: str) -> None:
+        """REST side of the message budget; raises RateLimited when over."""
+        decision = await self.hit_message(user_id)
+        if not decision.allowed:
+            raise RateLimited(decision)
 
     async def enforce_user_api(self, user_id: str) -> None:
         """Called by the auth dependency once the user is known; raises RateLimited when over."""

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     rate_messages_burst: int = Field(default=20, ge=1)
     rate_api_per_second: float = Field(default=50, gt=0)
     rate_ip_per_second: float = Field(default=100, gt=0)
+    # Engine.IO handshakes per client IP (DESIGN §4): load runs from one address raise both.
+    rate_handshakes_per_second: float = Field(default=20, gt=0)
+    rate_handshakes_burst: int = Field(default=40, ge=1)
+    rate_typing_per_second: float = Field(default=3, gt=0)
+    # A session that has not sent the Socket.IO CONNECT by then is closed (the reference's connectTimeout).
+    socket_connect_timeout_seconds: float = Field(default=45, gt=0, le=300)
     hsts_seconds: int | None = None
 
     _split_lists = field_validator("allowed_origins", "trusted_proxies", mode="before")(_split_commas)

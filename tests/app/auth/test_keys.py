@@ -98,3 +98,20 @@ async def test_unknown_kids_cannot_make_every_request_fetch(jwks) -> None:
         with pytest.raises(AuthError, match="unknown signing key"):
             await verifier.verify(_token(key, f"made-up-{n}"))
     assert jwks.fetches == 1
+
+
+async def test_unreachable_jwks_endpoint_is_a_401_reason_not_an_error(jwks) -> None:
+    key = jwks.add_key("real")
+    url = jwks.url
+    jwks.close()
+    verifier = TokenVerifier(JwksKeys(url, timeout=1), issuer=ISSUER, allowed_origins=[ORIGIN])
+    with pytest.raises(AuthError, match="signing keys are unavailable"):
+        await verifier.verify(_token(key, "real"))
+
+
+async def test_jwks_endpoint_without_usable_keys_is_a_401_reason(jwks) -> None:
+    key = jwks.add_key("real")
+    jwks.keys = {}  # {"keys": []}: PyJWT refuses an empty key set
+    verifier = TokenVerifier(JwksKeys(jwks.url, timeout=1), issuer=ISSUER, allowed_origins=[ORIGIN])
+    with pytest.raises(AuthError, match="signing keys are unavailable"):
+        await verifier.verify(_token(key, "real"))

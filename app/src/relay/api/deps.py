@@ -17,6 +17,7 @@ from relay.settings import Settings
 from relay.storage import Storage
 
 SESSION_COOKIE = "__session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -65,12 +66,31 @@ def bearer_token(request: Request) -> str | None:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def check_cookie_origin(request: Request, allowed_origins: list[str]) -> None:
+    """A browser attaches the cookie to cross-site requests too, so a state change authenticated by
+    it must come from one of our origins (issue 7, finding 6); a bearer token cannot be sent so."""
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return
+    if request.headers.get("origin") in allowed_origins:
+        return
+    raise RelayError(
+        "forbidden",
+        "cross-site request with the session cookie: send an allowed Origin, or use Authorization: Bearer",
+        403,
+    )
 
 
 async def current_user(request: Request, runtime: RuntimeDep, session: DbSession) -> Identity:
+    token = bearer_token(request)
+    if token is None and (token := request.cookies.get(SESSION_COOKIE)) is not None:
+        check_cookie_origin(request, runtime.settings.allowed_origins)
     try:
-        identity = await runtime.verifier.verify(bearer_token(request))
+        identity = await runtime.verifier.verify(token)
     except AuthError as error:
         raise RelayError("unauthorized", error.reason, 401, {"WWW-Authenticate": "Bearer"}) from None
     bind_user_id(identity.user_id)  # every log line of this request names the user

@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from relay.api.deps import CurrentUser, DbSession, HubDep, MessageWriterDep, SettingsDep, StorageDep
+from relay.api.deps import (
+    CurrentUser,
+    DbSession,
+    HubDep,
+    MessageWriterDep,
+    RuntimeDep,
+    SettingsDep,
+    StorageDep,
+)
 from relay.api.errors import responses
 from relay.api.schemas import ChannelIdPath, MessageEdit, MessageIdPath, MessageIn, MessageOut, MessagePage
 from relay.services import messages
@@ -48,8 +56,10 @@ async def post_message(
     settings: SettingsDep,
     writer: MessageWriterDep,
     storage: StorageDep,
+    runtime: RuntimeDep,
 ) -> MessageOut:
     """Post a message (201); a retried `client_msg_id` returns the original (200), never a duplicate."""
+    await runtime.rate_limiter.enforce_message(user.user_id)  # the socket's budget too (DESIGN §4)
     message, created, lost = await messages.post_message(
         session,
         writer,

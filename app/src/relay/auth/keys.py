@@ -7,6 +7,7 @@ every request call the identity provider.
 
 import asyncio
 import json
+import logging
 import time
 import urllib.request
 from typing import Protocol
@@ -17,9 +18,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from relay.settings import Settings
 
+log = logging.getLogger(__name__)
 
-class UnknownKeyError(LookupError):
-    """No verification key matches the token's `kid`."""
+
+class KeyLookupError(LookupError):
+    """No verification key for this token; `reason` is safe to return to the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class KeySource(Protocol):
@@ -62,13 +69,17 @@ class JwksKeys:
             self._fetched_at = time.monotonic()
 
     async def key_for(self, kid: str | None) -> RSAPublicKey:
-        await self._refresh(forced=False)
-        if kid not in self._keys:
-            await self._refresh(forced=True)
+        try:
+            await self._refresh(forced=False)
+            if kid not in self._keys:
+                await self._refresh(forced=True)
+        except (OSError, ValueError, jwt.PyJWTError) as error:  # unreachable, not JSON, not a JWKS
+            log.warning("JWKS endpoint failed: %s: %s", type(error).__name__, error)
+            raise KeyLookupError("signing keys are unavailable; retry shortly") from None
         try:
             return self._keys[kid] if kid is not None else next(iter(self._keys.values()))
         except (KeyError, StopIteration):
-            raise UnknownKeyError(f"no key with kid {kid!r} at the JWKS endpoint") from None
+            raise KeyLookupError("unknown signing key (kid)") from None
 
 
 def key_source(settings: Settings) -> KeySource:

@@ -3,7 +3,8 @@
 A declared Content-Length over the limit is refused before the app runs. A body without one
 (chunked) is counted as it streams: the chunk that crosses the limit is never handed to the app,
 and whatever the app then tries to answer is replaced by the 413, so nothing is buffered.
-Socket.IO long-polling posts are left to engine.io's own max_http_buffer_size.
+Socket.IO long-polling posts are bounded by relay.realtime.transport_guard (same limit; it also
+closes the session, which a 413 from here could not).
 """
 
 import contextlib

@@ -1,4 +1,4 @@
-"""Socket.IO event handlers: handshake auth, rooms on connect, message:send, typing, presence."""
+"""Socket.IO event handlers: handshake auth, rooms on connect, message:send, typing, auth:refresh."""
 
 import asyncio
 import logging
@@ -19,6 +19,8 @@ from relay.metrics import record_socket_connected, record_socket_disconnected
 from relay.ratelimit import rate_limited_message
 from relay.realtime.hub import Hub
 from relay.realtime.rooms import channel_room, user_room
+from relay.realtime.token_expiry import REASON as TOKEN_EXPIRED
+from relay.realtime.token_expiry import TokenDeadlines
 from relay.runtime import Runtime
 from relay.services import messages
 from relay.services.users import ensure_user
@@ -41,6 +43,10 @@ class TypingIn(BaseModel):
     channel_id: ObjectId
 
 
+class RefreshIn(BaseModel):
+    token: str
+
+
 def _handshake_token(environ: dict, auth: Any) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         return auth["token"]
@@ -58,6 +64,7 @@ def _failure(error: RelayError) -> dict[str, Any]:
 
 def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> None:
     users: dict[str, str] = {}  # sid -> user id, for this replica's sockets
+    deadlines = TokenDeadlines(sio)
 
     @sio.event
     async def connect(sid: str, environ: dict, auth: Any = None) -> None:
@@ -79,6 +86,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             log.warning("socket refused: the database is unreachable: %s", type(error).__name__)
             raise socketio.exceptions.ConnectionRefusedError("unavailable") from None
         users[sid] = identity.user_id
+        deadlines.schedule(sid, identity.expires_at)
         record_socket_connected()
         await sio.enter_room(sid, user_room(identity.user_id))
         for channel_id in channel_ids:
@@ -94,14 +102,13 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
     @sio.event
     async def disconnect(sid: str, *reason: Any) -> None:
         user_id = users.pop(sid, None)
+        expired = deadlines.closed(sid)
         if user_id is None:
             return
         record_socket_disconnected()
         # One JSON line per disconnect: CloudWatch's AppSocketDisconnectSpike alarm counts these.
-        log.info(
-            "socket disconnected",
-            extra={"event": "socket.disconnect", "reason": str(reason[0]) if reason else "unknown"},
-        )
+        cause = TOKEN_EXPIRED if expired else str(reason[0]) if reason else "unknown"
+        log.info("socket disconnected", extra={"event": "socket.disconnect", "reason": cause})
         try:
             went_offline = await hub.presence.disconnected(user_id, sid)
         except (RedisError, OSError) as error:
@@ -157,7 +164,33 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         except ValidationError:
             return
         room = channel_room(request.channel_id)
-        if user_id is not None and room in sio.rooms(sid):
-            await sio.emit(
-                "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
-            )
+        if user_id is None or room not in sio.rooms(sid):
+            return
+        # 3/s per user and channel (DESIGN §4): the surplus is dropped before fan-out, unanswered.
+        if not (await runtime.rate_limiter.hit_typing(user_id, request.channel_id)).allowed:
+            return
+        await sio.emit(
+            "typing", {"channel_id": request.channel_id, "user_id": user_id}, room=room, skip_sid=sid
+        )
+
+    @sio.on("auth:refresh")
+    async def auth_refresh(sid: str, data: Any = None) -> dict[str, Any]:
+        """Swap in a fresh session token for the same user; the socket then lives until its exp."""
+        user_id = users.get(sid)
+        if user_id is None:
+            return _failure(RelayError("unauthorized", "socket is not authenticated", 401))
+        try:
+            request = RefreshIn.model_validate(data)
+        except ValidationError:
+            return _failure(RelayError("invalid_request", "auth:refresh takes {token: string}", 422))
+        decision = await runtime.rate_limiter.hit_user_api(user_id)  # a refresh costs an API call
+        if not decision.allowed:
+            return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
+        try:
+            identity = await runtime.verifier.verify(request.token)
+        except AuthError as error:
+            return _failure(RelayError("unauthorized", error.reason, 401))
+        if identity.user_id != user_id:
+            return _failure(RelayError("forbidden", "the fresh token is for another user", 403))
+        deadlines.schedule(sid, identity.expires_at)
+        return {"ok": True, "exp": int(identity.expires_at)}

@@ -1,12 +1,15 @@
 """The Socket.IO server: one AsyncServer per process, fanned out across replicas through Redis."""
 
 import socketio
+from starlette.types import ASGIApp
 
+from relay.realtime.engine import RelaySocketServer
 from relay.realtime.events import register_events
 from relay.realtime.fanout import RelayClientManager
 from relay.realtime.hub import Hub
 from relay.realtime.presence import PresenceTracker
 from relay.realtime.rooms import RoomSync
+from relay.realtime.transport_guard import TransportGuard
 from relay.runtime import Runtime
 
 SOCKETIO_PATH = "api/socketio"
@@ -14,7 +17,7 @@ SOCKETIO_PATH = "api/socketio"
 
 def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
     settings = runtime.settings
-    sio = socketio.AsyncServer(
+    sio = RelaySocketServer(
         async_mode="asgi",
         client_manager=RelayClientManager(settings.redis_url, channel="relay:socketio"),
         cors_allowed_origins=settings.allowed_origins,
@@ -24,6 +27,7 @@ def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
         ping_timeout=60,
         # A message is at most RELAY_MAX_MESSAGE_CHARS characters (up to 4 bytes each) plus envelope.
         max_http_buffer_size=settings.max_body_bytes,
+        connect_timeout=settings.socket_connect_timeout_seconds,
     )
     hub = Hub(
         sio,
@@ -33,3 +37,15 @@ def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
     )
     register_events(sio, runtime, hub)
     return sio, hub
+
+
+def create_socket_app(sio: socketio.AsyncServer, api: ASGIApp, runtime: Runtime) -> ASGIApp:
+    """Socket.IO at /api/socketio, FastAPI for everything else, behind the transport guard."""
+    app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
+    return TransportGuard(
+        app,
+        engine=sio.eio,
+        limiter=runtime.rate_limiter,
+        socketio_path=f"/{SOCKETIO_PATH}",
+        max_bytes=runtime.settings.max_body_bytes,
+    )
