@@ -10,7 +10,7 @@ const PAGE = 50;
 const $ = (id) => document.getElementById(id);
 const state = {
   me: null, channels: [], current: null, oldest: null, loadingOlder: false, exhausted: false,
-  preferences: { sound: true }, attachments: [], realtime: null, offline: false,
+  preferences: { sound: true }, attachments: [], uploading: null, realtime: null, offline: false,
 };
 
 function renderChannels() {
@@ -89,6 +89,7 @@ async function loadOlder() {
 async function send(event) {
   event.preventDefault();
   const input = $("composer-input");
+  await state.uploading; // a file still on its way is attached once it is ready
   const body = input.value.trim();
   if (!body && !state.attachments.length) return;
   const payload = { channel_id: state.current, body, client_msg_id: crypto.randomUUID() };
@@ -110,13 +111,23 @@ async function send(event) {
 async function attach() {
   const file = $("file-input").files[0];
   if (!file) return;
-  $("upload-status").hidden = false;
+  const status = $("upload-status");
+  status.hidden = false;
+  status.dataset.state = "uploading";
   $("upload-name").textContent = file.name;
   $("upload-progress").value = 0;
-  const done = await uploadFile(file, (fraction) => ($("upload-progress").value = Math.round(fraction * 100)));
-  $("upload-progress").value = 100;
-  state.attachments.push(done.id);
-  $("file-input").value = "";
+  state.uploading = uploadFile(file, (fraction) => ($("upload-progress").value = Math.round(fraction * 100)));
+  try {
+    const done = await state.uploading;
+    state.attachments.push(done.id);
+    status.dataset.state = "ready";
+  } catch (error) {
+    status.dataset.state = "failed";
+    throw error;
+  } finally {
+    state.uploading = null;
+    $("file-input").value = "";
+  }
 }
 
 async function suggestMentions() {

@@ -44,13 +44,12 @@ export async function deliver(notification, preferences) {
     }
   }
   if (!inBackground() || !("Notification" in window) || Notification.permission !== "granted") return false;
+  // Shown by the service worker's registration: it outlives the tab and its click focuses the app.
   const registration = await navigator.serviceWorker.ready;
-  registration.active.postMessage({
-    type: "notify",
-    title: notification.kind === "dm" ? "Direct message" : "Mention",
+  await registration.showNotification(notification.kind === "dm" ? "Direct message" : "Mention", {
     body: notification.text,
     tag: notification.id,
-    channel_id: notification.channel_id,
+    data: { channelId: notification.channel_id },
   });
   return true;
 }

@@ -1,5 +1,6 @@
-// Relay's service worker: serves the app shell from cache (offline too) and shows notifications the
-// page hands it while the tab is in the background. The build fills in the shell and the version.
+// Relay's service worker: serves the app shell from cache (offline too); the notifications the page
+// shows through its registration while in the background focus the app when clicked. The build fills
+// in the shell and the version.
 const SHELL = "__SHELL__";
 const CACHE = "relay-shell-__VERSION__";
 
@@ -20,16 +21,11 @@ self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api")) return;
   if (event.request.mode === "navigate") {
     // Network first, so a signed-in page always gets the current shell; the cached one offline.
-    event.respondWith(fetch(event.request).catch(() => caches.match("/")));
+    event.respondWith(fetch(event.request).catch(() => caches.match("/", { ignoreVary: true })));
   } else if (url.pathname.startsWith("/static/")) {
-    event.respondWith(caches.match(event.request).then((hit) => hit || fetch(event.request)));
+    // ignoreVary: module requests carry an Origin header the install-time requests did not.
+    event.respondWith(caches.match(event.request, { ignoreVary: true }).then((hit) => hit || fetch(event.request)));
   }
-});
-
-self.addEventListener("message", (event) => {
-  if (event.data?.type !== "notify") return;
-  const { title, body, tag, channel_id: channelId } = event.data;
-  event.waitUntil(self.registration.showNotification(title, { body, tag, data: { channelId } }));
 });
 
 self.addEventListener("notificationclick", (event) => {
