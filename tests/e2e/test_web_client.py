@@ -183,13 +183,14 @@ def test_the_service_worker_serves_the_shell_offline(room, topology: Topology) -
     try:
         page.reload()
         expect(page).to_have_title("Relay")
-        expect(page.locator("#banner")).to_be_visible(timeout=WAIT_MS)  # the API is unreachable: said so
+        expect(page.locator("#banner-text")).to_have_text(
+            "You are offline. Relay starts as soon as the network is back.", timeout=WAIT_MS
+        )
         assert page.evaluate("navigator.serviceWorker.controller !== null")
         page.screenshot(path=REPORTS / "offline.png")
     finally:
         page.context.set_offline(False)
-    page.reload()
-    expect(page.locator("#app")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#app")).to_be_visible(timeout=WAIT_MS)  # started by the `online` event
     expect(page.locator("#banner")).to_be_hidden()
     expect(page.locator("body")).to_have_attribute("data-connection", "online", timeout=WAIT_MS)
 

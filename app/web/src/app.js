@@ -283,6 +283,12 @@ async function boot() {
 }
 
 boot().catch((error) => {
+  if (!navigator.onLine) {
+    // The shell came from the service worker's cache: start for real once the network is back.
+    showBanner("You are offline. Relay starts as soon as the network is back.", () => location.reload());
+    window.addEventListener("online", () => location.reload(), { once: true });
+    return;
+  }
   showBanner(`Relay could not start: ${error.message}`, () => location.reload());
   report(error);
 });
