@@ -33,6 +33,7 @@ class AppArgs:
     files_domain: str
     auth_issuer: str
     auth_jwks_url: str
+    clerk_publishable_key: str
     vpc_cidr: str  # the ALB's addresses: the only peers whose X-Forwarded-For is trusted
     min_replicas: int
     max_replicas: int
@@ -167,6 +168,7 @@ class App(pulumi.ComponentResource):
             "RELAY_TRUSTED_PROXIES": args.vpc_cidr,
             "RELAY_AUTH_ISSUER": args.auth_issuer,
             "RELAY_AUTH_JWKS_URL": args.auth_jwks_url,
+            "RELAY_CLERK_PUBLISHABLE_KEY": args.clerk_publishable_key,
             "RELAY_S3_BUCKET": args.uploads_bucket,
             "RELAY_S3_REGION": args.region,
             "RELAY_CDN_DOMAIN": args.files_domain,
