@@ -67,9 +67,23 @@ def test_cloudfront_url_is_signed_with_the_key_pair_and_expires_after_the_settin
         cdn_key.public_key().verify(signature, later, padding.PKCS1v15(), hashes.SHA1())
 
 
-def test_cdn_settings_must_come_together() -> None:
-    with pytest.raises(ValueError, match="RELAY_CDN_PRIVATE_KEY"):
-        make_settings("redis://127.0.0.1:1/0", cdn_domain="files.relay.test", cdn_key_pair_id="K1")
+def test_a_cdn_private_key_needs_its_domain_and_must_be_a_pem_key(cdn_key) -> None:
+    pem = cdn_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with pytest.raises(ValueError, match="RELAY_CDN_DOMAIN"):
+        make_settings("redis://127.0.0.1:1/0", cdn_private_key=pem)
+    with pytest.raises(ValueError, match="not an unencrypted PEM private key"):
+        make_settings("redis://127.0.0.1:1/0", cdn_domain="f.test", cdn_key_pair_id="K1", cdn_private_key="x")
+
+
+def test_without_the_private_key_reads_fall_back_to_s3_presigned_urls(monkeypatch) -> None:
+    """Infra sets the domain and key id always, the private key once the secret exists."""
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    settings = make_settings("redis://127.0.0.1:1/0", cdn_domain="files.relay.test", cdn_key_pair_id="K1")
+    url = Storage(settings).read_url("uploads/u/abc/a.png", "image/png", "a.png")
+    assert "X-Amz-Signature=" in url and "files.relay.test" not in url
 
 
 def _recomputed_signature(url: str) -> str:

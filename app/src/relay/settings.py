@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -183,18 +184,30 @@ class Settings(BaseSettings):
                 "RELAY_S3_ENDPOINT_URL points at an S3-compatible server, which is for local mode only; "
                 f"unset it for RELAY_ENVIRONMENT={self.environment}"
             )
-        cdn = {
-            "RELAY_CDN_DOMAIN": self.cdn_domain,
-            "RELAY_CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
-            "RELAY_CDN_PRIVATE_KEY": self.cdn_private_key,
-        }
-        missing = [name for name, value in cdn.items() if value is None]
-        if 0 < len(missing) < len(cdn):
+        if self.cdn_private_key is not None and (self.cdn_domain is None or self.cdn_key_pair_id is None):
             raise ValueError(
-                f"CloudFront signed URLs need all of {', '.join(cdn)}; {', '.join(missing)} missing "
-                "(set them all, or none for S3 presigned GET URLs)"
+                "RELAY_CDN_PRIVATE_KEY is set without RELAY_CDN_DOMAIN and RELAY_CDN_KEY_PAIR_ID: set both "
+                "(the CloudFront files domain and its public key id) or unset the private key"
             )
         return self
+
+    @field_validator("cdn_private_key")
+    @classmethod
+    def _cdn_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                serialization.load_pem_private_key(value.get_secret_value().encode(), password=None)
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "RELAY_CDN_PRIVATE_KEY is not an unencrypted PEM private key; set it to the CloudFront "
+                    "signer's key (pulumi config set --secret relay:cdnSignerPrivateKeyPem)"
+                ) from None
+        return value
+
+    @property
+    def cdn_signing(self) -> bool:
+        """CloudFront signed URLs need all three RELAY_CDN_* values; otherwise reads are S3 presigned GETs."""
+        return None not in (self.cdn_domain, self.cdn_key_pair_id, self.cdn_private_key)
 
     @property
     def clerk_origin(self) -> str | None:

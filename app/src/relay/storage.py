@@ -8,6 +8,7 @@ object at `complete` and tests verify signatures offline (README "Uploads").
 
 import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from relay.settings import Settings
 
+log = logging.getLogger(__name__)
 # Raster images are shown inline; any other type (HTML, SVG, PDF...) is served as a download so it
 # never runs in a browser under our origin.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -43,6 +45,12 @@ class Storage:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self.bucket = settings.s3_bucket
+        if settings.cdn_domain is not None and not settings.cdn_signing:
+            log.warning(
+                "RELAY_CDN_DOMAIN is set but RELAY_CDN_PRIVATE_KEY or RELAY_CDN_KEY_PAIR_ID is not: files "
+                "are served by S3 presigned GET URLs until the CloudFront signer's key is configured "
+                "(pulumi config set --secret relay:cdnSignerPrivateKeyPem, see docs/platform-engineers.md)"
+            )
 
     @cached_property
     def _s3(self):
@@ -59,7 +67,7 @@ class Storage:
     @cached_property
     def _cdn_signer(self) -> CloudFrontSigner | None:
         settings = self._settings
-        if settings.cdn_private_key is None or settings.cdn_key_pair_id is None:
+        if not settings.cdn_signing:
             return None
         key = serialization.load_pem_private_key(
             settings.cdn_private_key.get_secret_value().encode(), password=None

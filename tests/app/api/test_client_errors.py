@@ -6,7 +6,11 @@ import time
 from relay.logging import REDACTED
 from tests.utils.tokens import new_user_id
 
-REPORT = {"message": "TypeError: x is undefined", "url": "https://localhost:8443/app", "user_agent": "Chromium"}
+REPORT = {
+    "message": "TypeError: x is undefined",
+    "url": "https://localhost:8443/app",
+    "user_agent": "Chromium",
+}
 
 
 def _logged(relay_server, user_id: str) -> list[dict]:

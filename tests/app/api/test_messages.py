@@ -134,7 +134,7 @@ def test_non_member_cannot_read_post_or_edit(room, api) -> None:
 
 def test_reused_client_msg_id_does_not_reveal_a_private_channel(room, api) -> None:
     """Idempotency is looked up only after membership: a private channel answers like an unknown id."""
-    alice, _bob, channel_id = room
+    alice, _bob, _channel_id = room
     mallory = api(new_user_id("mallory"))
     secret = alice.post("/channels", json={"name": "secret", "private": True}).json()
     mallory_room = mallory.post("/channels", json={"name": "mine"}).json()
