@@ -293,3 +293,37 @@ def test_staging_signs_in_through_clerk_and_refreshes_the_socket_token_with_get_
         assert page.evaluate("() => window.__clerk.calls") >= 2
     finally:
         context.close()
+
+
+def test_older_messages_load_on_scrolling_up_and_status_and_settings_are_saved(
+    room, topology: Topology
+) -> None:
+    alice, _bob = room
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    with topology.client(headers=headers) as client:
+        channel = client.post("/api/channels", json={"name": "history"}).json()
+        for n in range(60):
+            body = {"body": f"history {n:02d}", "client_msg_id": f"history-{n}"}
+            client.post(f"/api/channels/{channel['id']}/messages", json=body).raise_for_status()
+    page = alice.page
+    page.reload()
+    page.click(f"[data-channel-id='{channel['id']}']")
+    expect(page.locator("#message-list li")).to_have_count(50, timeout=WAIT_MS)  # the newest page
+    expect(page.locator("#message-list")).not_to_contain_text("history 09")
+    page.locator("#messages").evaluate("(box) => { box.scrollTop = 0; }")
+    expect(page.locator("#message-list li")).to_have_count(60, timeout=WAIT_MS)
+    expect(page.locator("#message-list li").first).to_contain_text("history 00")
+
+    page.select_option("#status-picker", "away")
+    page.click("#settings-button")
+    expect(page.locator("#settings-panel")).to_be_visible(timeout=WAIT_MS)
+    page.uncheck("#settings-form input[name=sound]")
+    page.select_option(f"#settings-form select[name='level:{channel['id']}']", "all")
+    page.click("#settings-form button[type=submit]")
+    expect(page.locator("#settings-saved")).to_have_text("Saved", timeout=WAIT_MS)
+    page.screenshot(path=REPORTS / "settings.png")
+    with topology.client(headers=headers) as client:
+        assert client.get("/api/me").json()["status"] == "away"
+        preferences = client.get("/api/notification-preferences").json()
+    assert preferences["sound"] is False
+    assert {"channel_id": channel["id"], "level": "all", "muted": False} in preferences["channels"]

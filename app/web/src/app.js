@@ -215,7 +215,9 @@ function wire() {
   $("messages").addEventListener("scroll", () => $("messages").scrollTop < 80 && loadOlder());
   $("composer").addEventListener("submit", send);
   $("composer-input").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) $("composer").requestSubmit(e.preventDefault());
+    if (e.key !== "Enter" || e.shiftKey) return;
+    e.preventDefault();
+    $("composer").requestSubmit();
   });
   $("composer-input").addEventListener("input", suggestMentions);
   $("file-input").addEventListener("change", attach);
@@ -278,7 +280,7 @@ async function boot() {
     refreshFailed: (error) => report(new Error(`auth:refresh failed: ${error?.message || error}`)),
     failure: report,
   });
-  window.relay = { state, worker };
+  window.relay = { state, worker }; // for the console and the browser tests
   if (state.channels.length) openChannel(state.channels[0].id);
 }
 
