@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps bench preview deploy
+.PHONY: help venv system-deps test lint up down clean status token js-deps web bench preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -37,7 +37,7 @@ lint: venv
 	$(BIN)/ruff check app/src app/migrations infra tests topology loadtests runbooks
 
 # The local production topology (topology/): haproxy -> 2 supervised replicas -> Postgres, Redis, moto.
-up: venv system-deps
+up: venv system-deps web
 	$(BIN)/python -m topology up
 
 down:
@@ -67,6 +67,14 @@ $(JS_STAMP): tests/e2e/js/package.json tests/e2e/js/package-lock.json
 
 js-deps: $(JS_STAMP)
 
+# The web client (app/web): fingerprinted assets in app/web/dist, as the Dockerfile's web stage builds them.
+WEB_DIST := app/web/dist/index.html
+$(WEB_DIST): app/web/package.json app/web/package-lock.json app/web/build.mjs $(wildcard app/web/src/*)
+	npm ci --prefix app/web --no-audit --no-fund --loglevel=error
+	node app/web/build.mjs
+
+web: $(WEB_DIST)
+
 # Fan-out benchmark against the running `make up` topology (README, "Performance").
 # BENCH_ARGS, e.g. "--find-max --p99-limit-ms 250"; the default is the 4,000 deliveries/s gate.
 FANOUT_STAMP := loadtests/fanout/node_modules/.installed
@@ -78,7 +86,7 @@ bench: venv $(FANOUT_STAMP)
 	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
-test: venv system-deps js-deps lint
+test: venv system-deps js-deps web lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
 

@@ -198,6 +198,7 @@ app = App(
         files_domain=settings.files_domain,
         auth_issuer=settings.auth_issuer,
         auth_jwks_url=settings.auth_jwks_url,
+        clerk_publishable_key=settings.clerk_publishable_key,
         trusted_proxy_cidrs=network.public_subnet_cidrs,
         min_replicas=settings.app_min_replicas,
         max_replicas=settings.app_max_replicas,

@@ -34,6 +34,7 @@ class AppArgs:
     files_domain: str
     auth_issuer: str
     auth_jwks_url: str
+    clerk_publishable_key: str
     # The public (ALB) subnets: the only peers whose X-Forwarded-For is believed. Not the whole VPC:
     # pods and nodes there could otherwise name any client address (issue 7, finding 3).
     trusted_proxy_cidrs: list[pulumi.Input[str]]
@@ -177,6 +178,7 @@ class App(pulumi.ComponentResource):
             "RELAY_TRUSTED_PROXIES": pulumi.Output.all(*args.trusted_proxy_cidrs).apply(",".join),
             "RELAY_AUTH_ISSUER": args.auth_issuer,
             "RELAY_AUTH_JWKS_URL": args.auth_jwks_url,
+            "RELAY_CLERK_PUBLISHABLE_KEY": args.clerk_publishable_key,
             "RELAY_S3_BUCKET": args.uploads_bucket,
             "RELAY_S3_REGION": args.region,
             "RELAY_CDN_DOMAIN": args.files_domain,

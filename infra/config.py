@@ -77,6 +77,7 @@ class Settings:
     app_db_pool_size: int
     auth_issuer: str
     auth_jwks_url: str
+    clerk_publishable_key: str
     waf_rate_limit_per_5min: int
     shield_advanced: bool
     alarm_emails: tuple[str, ...]
@@ -239,6 +240,10 @@ def parse_settings(
         app_db_pool_size=read.integer("appDbPoolSize", 1, 100),
         auth_issuer=read.https_url("authIssuer"),
         auth_jwks_url=read.https_url("authJwksUrl"),
+        # Public by design (the browser loads Clerk's SDK with it); the secret key stays a secret.
+        clerk_publishable_key=read.text(
+            "clerkPublishableKey", re.compile(r"^pk_(live|test)_[A-Za-z0-9+/=]+$"), "a Clerk publishable key"
+        ),
         waf_rate_limit_per_5min=read.integer("wafRateLimitPer5Min", 100, 2_000_000_000),
         shield_advanced=read.boolean("shieldAdvanced"),
         alarm_emails=read.strings("alarmEmails"),

@@ -56,6 +56,7 @@ EXAMPLES: dict[str, str] = {
     "appDbPoolSize": "10",
     "authIssuer": "https://clerk.relay.example.com",
     "authJwksUrl": "https://clerk.relay.example.com/.well-known/jwks.json",
+    "clerkPublishableKey": "pk_live_Y2xlcmsucmVsYXkuZXhhbXBsZS5jb20k",
     "wafRateLimitPer5Min": "2000",
     "shieldAdvanced": "false",
     "alarmEmails": '["oncall@example.com"]',

@@ -3,7 +3,9 @@
 # Extra package names may be passed (`make up` passes postgresql only when no Postgres answers).
 set -euo pipefail
 
-packages=(haproxy openssl "$@")
+# chromium and libnss3-tools (certutil): the browser tests drive a real headless Chromium that
+# trusts the topology's CA through its NSS database (tests/e2e/test_web_client.py).
+packages=(haproxy openssl chromium libnss3-tools "$@")
 # Tests start their own redis-server on a free port; a machine with Redis already has the binary.
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 missing=()

@@ -49,12 +49,14 @@ def test_hadolint_would_catch_an_unpinned_base(tmp_path) -> None:
     assert result.returncode != 0 and "DL3007" in result.stdout
 
 
-def test_final_stage_runs_as_a_numeric_non_root_user_with_a_pinned_slim_base() -> None:
+def test_final_stage_runs_as_a_numeric_non_root_user_with_pinned_slim_bases() -> None:
     user = _instruction("USER").split(":")[0]
     assert user.isdigit() and int(user) >= 1000
     bases = [line.split()[1] for line in DOCKERFILE.read_text().splitlines() if line.startswith("FROM ")]
     assert all(
-        (base.startswith("python:3.11.") and base.endswith("-slim-bookworm")) or "@sha256:" in base
+        (base.startswith("python:3.11.") and base.endswith("-slim-bookworm"))
+        or (base.startswith("node:20.") and base.endswith("-bookworm-slim"))  # the web build stage
+        or "@sha256:" in base
         for base in bases
     ), bases
 

@@ -23,6 +23,7 @@ CONTRACT_ENV = {
     "RELAY_PUBLIC_URL",
     "RELAY_TRUSTED_PROXIES",
     "RELAY_CDN_DOMAIN",
+    "RELAY_CLERK_PUBLISHABLE_KEY",
 }
 SECRET_ENV = {"RELAY_DATABASE_URL", "RELAY_MIGRATION_DATABASE_URL", "RELAY_REDIS_URL"}
 
@@ -202,6 +203,8 @@ def test_pod_environment_is_accepted_by_the_service_settings(stack_run, monkeypa
     settings = load_settings()
     assert settings.environment == stack_run.stack
     assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    # The browser loads Clerk's SDK from the instance that issues the tokens the service verifies.
+    assert settings.clerk_origin == settings.auth_issuer
 
 
 def test_database_roles_are_set_up_in_cluster_before_migrations(stack_run):

@@ -74,8 +74,9 @@ class RelayProcess:
         name: str = "relay",
         prefix: list[str] | None = None,
         timeout: float = 30,
+        port: int | None = None,
     ) -> "RelayProcess":
-        port = free_port()
+        port = port or free_port()
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file = log_dir / f"{name}-{port}.log"
         with log_file.open("wb") as log:

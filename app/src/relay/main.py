@@ -26,6 +26,7 @@ from relay.api import (
     search,
     uploads,
     users,
+    web,
 )
 from relay.api.errors import install_error_handlers, responses
 from relay.api.links import install_links
@@ -121,6 +122,7 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
     routers = (me, users, channels, messages, dms, uploads, search, notifications, client_errors)
     for router in (module.router for module in routers):
         api.include_router(router, prefix="/api", responses=COMMON_ERRORS)
+    web.install(api, runtime.settings)
     install_links(api)  # last: it reads every route
     return api
 

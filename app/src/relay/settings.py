@@ -4,6 +4,8 @@ Fields without a safe value have no default, so a missing variable stops start-u
 Every validator names the variable and the fix (STYLE.md §2).
 """
 
+import base64
+import binascii
 import ipaddress
 import re
 import socket
@@ -16,6 +18,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # app/src/relay/settings.py -> app/migrations in a source checkout; the image sets RELAY_MIGRATIONS_DIR.
 _SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# The built web client (`make web`) in a source checkout; the image sets RELAY_WEB_DIR.
+_SOURCE_WEB = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 CommaList = Annotated[list[str], NoDecode]
 UploadTypes = Annotated[dict[str, int], NoDecode]
@@ -73,6 +77,11 @@ class Settings(BaseSettings):
     auth_jwks_url: AnyHttpUrl | None = None
     local_signing_key_file: Path | None = None
 
+    web_dir: Path = _SOURCE_WEB
+    # Clerk's publishable key (pk_live_… / pk_test_…): the page loads Clerk's browser SDK from the
+    # Frontend API host the key encodes. Unset: local mode's token form (and no sign-in elsewhere).
+    clerk_publishable_key: str | None = None
+
     allowed_origins: CommaList
     public_url: AnyHttpUrl
     trusted_proxies: CommaList = ["127.0.0.1"]
@@ -117,6 +126,13 @@ class Settings(BaseSettings):
                 )
             types[content_type.strip().lower()] = int(size)
         return types
+
+    @field_validator("clerk_publishable_key")
+    @classmethod
+    def _clerk_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            clerk_frontend_host(value)
+        return value
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -200,6 +216,12 @@ class Settings(BaseSettings):
         return None not in (self.cdn_domain, self.cdn_key_pair_id, self.cdn_private_key)
 
     @property
+    def clerk_origin(self) -> str | None:
+        """https://<Clerk Frontend API host>, from the publishable key; None without Clerk."""
+        key = self.clerk_publishable_key
+        return f"https://{clerk_frontend_host(key)}" if key else None
+
+    @property
     def effective_migration_url(self) -> str:
         return self.migration_database_url or self.database_url
 
@@ -209,6 +231,26 @@ class Settings(BaseSettings):
         if self.hsts_seconds is not None:
             return self.hsts_seconds
         return 300 if self.environment == "local" else 31_536_000
+
+
+def clerk_frontend_host(key: str) -> str:
+    """A Clerk publishable key is pk_(test|live)_ + base64("<frontend api host>$")."""
+    encoded = key.partition("_")[2].partition("_")[2]
+    try:
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    host = decoded.removesuffix("$")
+    if (
+        not key.startswith(("pk_test_", "pk_live_"))
+        or not decoded.endswith("$")
+        or not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", host)
+    ):
+        raise ValueError(
+            "RELAY_CLERK_PUBLISHABLE_KEY is not a Clerk publishable key (pk_live_… or pk_test_…, "
+            "as the Clerk dashboard shows under API keys); copy it from there, or unset it in local mode"
+        )
+    return host
 
 
 def load_settings() -> Settings:

@@ -22,7 +22,7 @@ from relay.middleware.client_ip import TrustedProxies
 from relay.middleware.compression import Compression
 from relay.middleware.cors import Cors
 from relay.middleware.request_context import RequestContextMiddleware
-from relay.middleware.security_headers import SecurityHeaders
+from relay.middleware.security_headers import SecurityHeaders, content_security_policy, upload_origins
 from relay.ratelimit import IPRateLimit, RateLimiter
 from relay.settings import Settings
 
@@ -42,9 +42,10 @@ def build_middleware_stack(app: ASGIApp, settings: Settings, redis: Redis) -> AS
     stack = BodyLimit(stack, max_bytes=settings.max_body_bytes, exempt_prefix=SOCKETIO_PATH)
     stack = IPRateLimit(stack, limiter=RateLimiter(redis, settings), socketio_path=SOCKETIO_PATH)
     stack = Cors(stack, allowed_origins=settings.allowed_origins, socketio_path=SOCKETIO_PATH)
-    stack = SecurityHeaders(
-        stack, public_url=str(settings.public_url), hsts_seconds=settings.effective_hsts_seconds
+    csp = content_security_policy(
+        str(settings.public_url), upload_origins=upload_origins(settings), clerk_origin=settings.clerk_origin
     )
+    stack = SecurityHeaders(stack, csp=csp, hsts_seconds=settings.effective_hsts_seconds)
     return RequestContextMiddleware(
         stack, trusted_proxies=TrustedProxies(settings.trusted_proxies), socketio_path=SOCKETIO_PATH
     )

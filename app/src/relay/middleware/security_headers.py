@@ -4,7 +4,11 @@ The header block is built once in __init__; per response the middleware only app
 the app did not set itself.
 """
 
+from collections.abc import Sequence
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from relay.settings import Settings
 
 
 def socket_origin(public_url: str) -> str:
@@ -14,25 +18,42 @@ def socket_origin(public_url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{host}"
 
 
-def content_security_policy(public_url: str) -> str:
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"connect-src 'self' {socket_origin(public_url)}",
-            "img-src 'self' data: blob:",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
+def upload_origins(settings: Settings) -> list[str]:
+    """Where the browser POSTs presigned uploads: the local S3-compatible server, or the bucket."""
+    if settings.s3_endpoint_url is not None:
+        url = str(settings.s3_endpoint_url)
+        return [f"{url.split('://')[0]}://{url.split('://')[1].split('/')[0]}"]
+    bucket, region = settings.s3_bucket, settings.s3_region
+    return [f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"]
+
+
+def content_security_policy(
+    public_url: str, *, upload_origins: Sequence[str] = (), clerk_origin: str | None = None
+) -> str:
+    """Same-origin by default; Clerk's Frontend API (its SDK, API calls, sign-in frames and inline
+    styles) is admitted only when Clerk is configured."""
+    clerk = [clerk_origin] if clerk_origin else []
+    directives = [
+        "default-src 'self'",
+        " ".join(["script-src 'self'", *clerk]),
+        " ".join(["connect-src 'self'", socket_origin(public_url), *upload_origins, *clerk]),
+        " ".join(["img-src 'self' data: blob:", *(["https://img.clerk.com"] if clerk else [])]),
+        "worker-src 'self' blob:" if clerk else "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    if clerk:
+        directives += ["style-src 'self' 'unsafe-inline'", f"frame-src {clerk_origin}"]
+    return "; ".join(directives)
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, public_url: str, hsts_seconds: int) -> None:
+    def __init__(self, app: ASGIApp, *, csp: str, hsts_seconds: int) -> None:
         self.app = app
         self.headers: list[tuple[bytes, bytes]] = [
-            (b"content-security-policy", content_security_policy(public_url).encode()),
+            (b"content-security-policy", csp.encode()),
             (b"strict-transport-security", f"max-age={hsts_seconds}; includeSubDomains".encode()),
             (b"x-frame-options", b"DENY"),
             (b"x-content-type-options", b"nosniff"),
