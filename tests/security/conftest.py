@@ -74,16 +74,17 @@ def fuzz_server(topology: Topology, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="package")
-def signing_keys(topology: Topology) -> SigningKeys:
+def topology_keys(topology: Topology) -> SigningKeys:
+    """The topology's own key (the session's `signing_keys` signs for the session's relay_server)."""
     return SigningKeys(topology.layout.signing_key, topology.layout.verifying_key)
 
 
 @pytest.fixture(scope="package")
-def mint(topology: Topology, signing_keys: SigningKeys) -> Callable[..., str]:
+def mint(topology: Topology, topology_keys: SigningKeys) -> Callable[..., str]:
     """`mint(user_id, **claims)`: a valid token for the topology; claim=None drops a claim."""
 
     def mint_for(user_id: str, **claims: object) -> str:
-        return signing_keys.mint(user_id, **{"iss": topology.url, "azp": topology.url, **claims})
+        return topology_keys.mint(user_id, **{"iss": topology.url, "azp": topology.url, **claims})
 
     return mint_for
 
