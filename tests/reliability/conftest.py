@@ -37,8 +37,10 @@ class FaultableTopology(Topology):
             through_proxy, user=APP_ROLE, database=self.database, driver="postgresql+asyncpg"
         )
         # Fifty simulated users share one address here; DESIGN §4: a load run from one address
-        # raises the per-IP limit.
+        # raises the per-IP limits (requests and Socket.IO handshakes).
         env["RELAY_RATE_IP_PER_SECOND"] = "10000"
+        env["RELAY_RATE_HANDSHAKES_PER_SECOND"] = "10000"
+        env["RELAY_RATE_HANDSHAKES_BURST"] = "10000"
         return env
 
 
