@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from tests.reliability.conftest import FaultableTopology
 from tests.reliability.faults import assert_nothing_lost_and_recovered, fault_under_load, wait_ready
+from tests.reliability.health import PROBE_TIMEOUT_SECONDS
 from tests.reliability.load import MEMBERS, Figures
 from tests.utils.fault_proxy import FaultProxy, Impairment
 from topology import haproxy, postgres_server, redis_server, s3
@@ -80,7 +81,9 @@ async def test_a_hung_replica_is_taken_out_of_rotation_and_its_clients_move(
         await asyncio.to_thread(healthy.wait_replica_state, "r2", "UP")
         assert healthy.replicas.pids()["r2"] == pid, "the hung replica recovers by itself, not by a restart"
     assert_nothing_lost_and_recovered(run)
-    hung = run.probe.between(run.started + 1, run.ended - 1, path="/healthz", replica="r2")
+    # A probe sent less than its timeout before SIGCONT is answered once the process resumes.
+    hung_until = run.ended - PROBE_TIMEOUT_SECONDS - 0.5
+    hung = run.probe.between(run.started + 1, hung_until, path="/healthz", replica="r2")
     assert hung and all(s.status is None for s in hung), "a hung replica answers nothing"
     alive = run.probe.between(run.started, run.ended, path="/healthz", replica="r1")
     assert alive and all(s.status == 200 for s in alive)

@@ -114,6 +114,8 @@ async def post_message(
         _check_retry(row, client_msg_id, channel_id)
         return (await with_attachments(session, storage, [row]))[0], False, []
     lost = await uploads.attach(session, author_id, row.id, attachment_ids)
+    if len(lost) == len(attachment_ids):  # no file attached (most messages): no query on the send path
+        return payload(row, []), True, lost
     return (await with_attachments(session, storage, [row]))[0], True, lost
 
 
