@@ -9,34 +9,14 @@ import pytest
 
 from relay.auth.minter import mint_token
 from relay.settings import load_settings
-from topology import Ports, Topology, database
-from topology.processes import free_port
-
-SHARED_POSTGRES_PORT = 5432
+from tests.utils.topologies import running_topology
+from topology import Topology
 
 
 @pytest.fixture(scope="session")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    ports = Ports(
-        https=free_port(),
-        http=free_port(),
-        replicas=(free_port(), free_port()),
-        s3=free_port(),
-        postgres=SHARED_POSTGRES_PORT,
-        redis=free_port(),
-    )
-    stack = Topology(
-        ports=ports,
-        workdir=tmp_path_factory.mktemp("topology"),
-        database=f"relay_e2e_{uuid.uuid4().hex[:12]}",
-        drain_seconds=0,
-    )
-    try:
-        stack.start()
+    with running_topology(tmp_path_factory.mktemp("topology"), "relay_e2e") as stack:
         yield stack
-    finally:
-        stack.stop()
-        database.drop(ports, stack.database)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ Guards over the whole package, whichever test sent a request and however:
 """
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -25,10 +24,9 @@ import pytest
 from tests.utils.relay_process import RelayProcess
 from tests.utils.response_log import Answer, ResponseLog
 from tests.utils.tokens import SigningKeys
-from topology import Ports, Topology, database
-from topology.processes import free_port
+from tests.utils.topologies import running_topology
+from topology import Topology
 
-SHARED_POSTGRES_PORT = 5432
 PING_INTERVAL_SECONDS = 25  # relay.realtime.server (DESIGN §4 socket timing)
 ANSWER_WITHIN_SECONDS = PING_INTERVAL_SECONDS + 5
 IN_FLIGHT_SETTLE_SECONDS = 30
@@ -44,26 +42,8 @@ FUZZ_LIMITS = {
 
 @pytest.fixture(scope="package")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    ports = Ports(
-        https=free_port(),
-        http=free_port(),
-        replicas=(free_port(), free_port()),
-        s3=free_port(),
-        postgres=SHARED_POSTGRES_PORT,
-        redis=free_port(),
-    )
-    stack = Topology(
-        ports=ports,
-        workdir=tmp_path_factory.mktemp("security-topology"),
-        database=f"relay_sec_{uuid.uuid4().hex[:12]}",
-        drain_seconds=0,
-    )
-    try:
-        stack.start()
+    with running_topology(tmp_path_factory.mktemp("security-topology"), "relay_sec") as stack:
         yield stack
-    finally:
-        stack.stop()
-        database.drop(ports, stack.database)
 
 
 @pytest.fixture(scope="package")
