@@ -158,12 +158,11 @@ async def test_a_degraded_database_link_slows_sends_but_loses_nothing(
     assert_nothing_lost_and_recovered(run)
     during = run.probe.between(run.started, run.ended, path="/healthz")
     assert during and all(s.status == 200 for s in during), "a slow database is no reason to leave rotation"
-    slow = [
-        sample.at - run.started
-        for sample in run.probe.between(run.started, run.ended, path="/readyz")
-        if sample.status == 200
-    ]
-    assert slow, "readyz answered 503 during the whole degradation"
+    # A slow but reachable database: /readyz may pass or time out its 2 s check, and when it fails it
+    # names postgres, nothing else.
+    ready = run.probe.between(run.started, run.ended, path="/readyz")
+    blamed = [s.body for s in ready if s.status == 503 and "postgres" not in str(s.body)]
+    assert ready and not blamed, f"/readyz blamed something other than postgres: {blamed}"
 
 
 async def test_a_rolling_restart_with_sigterm_drains_and_moves_sockets_within_5_s(
