@@ -65,7 +65,8 @@ def test_pods_get_every_setting_of_the_service_contract(stack_run):
     assert values["RELAY_ALLOWED_ORIGINS"].split(",") == [f"https://{domain}"]
     public_subnets = [s for s in of_type(stack_run, "aws:ec2/subnet:Subnet") if "-public-" in s.name]
     assert public_subnets, "the network has public subnets for the ALB"
-    assert sorted(values["RELAY_TRUSTED_PROXIES"].split(",")) == sorted(s.inputs["cidrBlock"] for s in public_subnets), (
+    public_cidrs = sorted(s.inputs["cidrBlock"] for s in public_subnets)
+    assert sorted(values["RELAY_TRUSTED_PROXIES"].split(",")) == public_cidrs, (
         "only the ALB's subnets are trusted proxies, not the whole VPC"
     )
     assert values["RELAY_CDN_DOMAIN"] == f"files.{domain}"
