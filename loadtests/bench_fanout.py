@@ -169,6 +169,7 @@ def run_step(target, plan: Plan, deliveries_per_second: float) -> dict:
 def describe(result: dict) -> str:
     latency = result["latencyMs"]
     cpu = ", ".join(f"{name} {cores:.2f}" for name, cores in result["cpuCores"].items())
+    delays = "/".join(f"{g['eventLoopDelayP99Ms']:.0f}" for g in result["generators"].values())
     return (
         f"target {result['targetDeliveriesPerSecond']:>7.0f}/s  "
         f"delivered {result['deliveriesPerSecond']:>8.0f}/s  "
@@ -176,7 +177,7 @@ def describe(result: dict) -> str:
         f"not stored {result['ackedButNotStored']}  "
         f"p50 {_ms(latency['p50'])}  p99 {_ms(latency['p99'])}  max {_ms(latency['max'])}  "
         f"senders {result['senders']}\n"
-        f"    CPU cores used: {cpu}"
+        f"    CPU cores used: {cpu}; generators' event-loop delay p99 {delays} ms"
         + ("\n    the generator was the bottleneck (CPU or event-loop delay)" * result["generatorBound"])
     )
 
