@@ -141,6 +141,11 @@ def print_summary(summary: dict, reference_rate: float) -> None:
     ratio = "-" if summary["ratio"] is None else f"{summary['ratio']:.2f}"
     per_round = ", ".join("-" if r is None else f"{r:.2f}" for r in summary["ratioPerRound"])
     print(f"  ratio Relay/Node of the medians: {ratio} (per round: {per_round})")
+    if summary["generatorBoundSteps"]:
+        print(
+            f"  WARNING: the generator was the limit in {summary['generatorBoundSteps']} steps (its CPU or "
+            "event-loop delay): their latency is partly the generator's; see the steps above"
+        )
     for name, figures in summary["atReferenceRate"].items():
         cpu = ", ".join(f"{group} {us:.1f}" for group, us in figures["cpuMicrosecondsPerDelivery"].items())
         print(
@@ -205,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append(run_round(runner, order, args))
     summary = summarise([round_["highest"] for round_ in rounds], "relay", "node")
     summary["atReferenceRate"] = {name: reference_figures(rounds, name) for name in ("relay", "node")}
+    summary["generatorBoundSteps"] = sum(
+        step["generatorBound"] for round_ in rounds for steps in round_["steps"].values() for step in steps
+    )
     print_summary(summary, args.reference_rate)
     elapsed, load_after = time.monotonic() - started, os.getloadavg()
     print(
