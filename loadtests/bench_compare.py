@@ -81,9 +81,10 @@ class Runner:
 
     def step(self, target, rate: float) -> dict:
         while True:
+            started = time.monotonic()
             result = run_step(target, self.plan, rate)
             result["target"], result["generatorProcesses"] = target.name, self.plan.generators
-            result["loadAverage"] = os.getloadavg()
+            result["loadAverage"], result["wallSeconds"] = os.getloadavg(), time.monotonic() - started
             print(f"  {target.name:<5} " + describe(result), flush=True)
             busiest = max(g["cores"] for g in result["generators"].values())
             if busiest <= GENERATOR_CORE_LIMIT or self.plan.generators >= self.max_generators:
@@ -170,11 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--senders", type=int, default=30, help="the fewest senders; more when the rate needs them"
     )
     parser.add_argument("--payload-bytes", type=int, default=200)
-    parser.add_argument("--duration", type=float, default=10, help="seconds of sending per step")
+    parser.add_argument("--duration", type=float, default=8, help="seconds of sending per step")
     parser.add_argument("--drain", type=float, default=10, help="seconds to wait for in-flight messages")
     parser.add_argument("--p99-limit-ms", type=float, default=250)
     parser.add_argument(
-        "--start", type=float, default=10_000, help="first rate of each search (deliveries/s)"
+        "--start", type=float, default=12_000, help="first rate of each search (deliveries/s)"
     )
     parser.add_argument("--factor", type=float, default=1.6, help="rate multiplier between steps")
     parser.add_argument("--refinements", type=int, default=2, help="bisections after the first failure")
