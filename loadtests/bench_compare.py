@@ -120,15 +120,18 @@ def run_round(runner: Runner, targets: list, args: argparse.Namespace) -> dict:
 
 
 def reference_figures(rounds: list[dict], name: str) -> dict:
-    """Median p99 and CPU per delivery of each process group at the reference rate, over rounds."""
+    """Median p99 and CPU per delivery of each process group at the reference rate, over rounds
+    (a group absent from a round, such as a generator added later, counts over the rounds it ran)."""
     results = [round_["reference"][name] for round_ in rounds]
+    p99s = [r["latencyMs"]["p99"] for r in results if r["latencyMs"]["p99"] is not None]
     cpu = [cpu_per_delivery_us(result) for result in results]
+    groups = dict.fromkeys(group for per_round in cpu for group in per_round)
     return {
-        "p99Ms": statistics.median(
-            r["latencyMs"]["p99"] for r in results if r["latencyMs"]["p99"] is not None
-        ),
-        "passed": [passes(r, float("inf")) for r in results],
-        "cpuMicrosecondsPerDelivery": {group: statistics.median(c[group] for c in cpu) for group in cpu[0]},
+        "p99Ms": statistics.median(p99s) if p99s else None,
+        "noLoss": [passes(r, float("inf")) for r in results],
+        "cpuMicrosecondsPerDelivery": {
+            group: statistics.median(c[group] for c in cpu if group in c) for group in groups
+        },
     }
 
 
@@ -149,10 +152,8 @@ def print_summary(summary: dict, reference_rate: float) -> None:
         )
     for name, figures in summary["atReferenceRate"].items():
         cpu = ", ".join(f"{group} {us:.1f}" for group, us in figures["cpuMicrosecondsPerDelivery"].items())
-        print(
-            f"  at {reference_rate:,.0f}/s {name}: p99 {figures['p99Ms']:.1f} ms (median); "
-            f"CPU µs per delivery: {cpu}"
-        )
+        p99 = "-" if figures["p99Ms"] is None else f"{figures['p99Ms']:.1f} ms"
+        print(f"  at {reference_rate:,.0f}/s {name}: p99 {p99} (median); CPU µs per delivery: {cpu}")
 
 
 def build_parser() -> argparse.ArgumentParser:
