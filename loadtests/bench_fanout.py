@@ -143,9 +143,10 @@ class Audience:
                 after = page[-1]["seq"]
 
 
-def run_step(target, plan: Plan, deliveries_per_second: float) -> dict:
+def run_step(target, plan: Plan, deliveries_per_second: float, sampler: CpuSampler | None = None) -> dict:
     """One step at a fixed rate against `target` (an Audience, or bench_compare's Node reference):
-    its generator config, tokens, CPU groups and a check that every acked message was stored."""
+    its generator config, tokens, CPU groups and a check that every acked message was stored.
+    `sampler` runs while the generators send (default: CPU of the target's processes)."""
     messages_per_second = deliveries_per_second / plan.subscribers
     senders = target.senders(
         senders_needed(messages_per_second, target.per_user_message_limit, plan.senders)
@@ -157,7 +158,7 @@ def run_step(target, plan: Plan, deliveries_per_second: float) -> dict:
         "payloadBytes": plan.payload_bytes,
         "drainSeconds": plan.drain_seconds,
     }
-    sampler = CpuSampler(target.cpu_groups())
+    sampler = sampler or CpuSampler(target.cpu_groups())
     result = generators.run(config, target.subscriber_tokens, senders, plan.generators, sampler)
     result["ackedButNotStored"] = target.not_stored(set(result.pop("ackedIds")))
     result["targetDeliveriesPerSecond"] = deliveries_per_second
