@@ -95,6 +95,15 @@ class Runner:
             print(f"  a generator used its whole core: again with {self.plan.generators} generator processes")
 
 
+def warm_up(target, plan: Plan, args: argparse.Namespace) -> dict:
+    """A short step at the reference rate, not counted: a fresh server prepares its statements,
+    fills its pools and caches on the first messages, which would otherwise land in the first
+    round's p99 of whichever target goes first."""
+    result = run_step(target, Plan(**{**vars(plan), "duration_seconds": args.warmup}), args.reference_rate)
+    print(f"  {target.name:<5} warm-up: " + describe(result), flush=True)
+    return result
+
+
 def run_round(runner: Runner, targets: list, args: argparse.Namespace) -> dict:
     searches, reference = {}, {}
     for target in targets:
@@ -186,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reference-rate", type=float, default=4000, help="rate for p99 and CPU per delivery"
     )
+    parser.add_argument(
+        "--warmup", type=float, default=5, help="seconds of an uncounted first step (0: none)"
+    )
     parser.add_argument("--generators", type=int, default=2, help="generator processes to start with")
     parser.add_argument("--max-generators", type=int, default=4)
     return parser
@@ -204,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Setting up {plan.subscribers} subscribers and {plan.senders}+ senders in one Relay channel..."
         )
         relay = Audience(topology, plan)
+        warmups = [warm_up(target, plan, args) for target in (relay, node)] if args.warmup else []
         for number in range(1, args.rounds + 1):
             order = [relay, node] if number % 2 else [node, relay]
             print(
@@ -234,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpuCount": os.cpu_count(),
                 "loadAverage": {"before": load_before, "after": load_after},
                 "elapsedSeconds": elapsed,
+                "warmups": warmups,
                 "summary": summary,
                 "rounds": rounds,
             },
