@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps web bench preview deploy
+.PHONY: help venv system-deps test lint up down clean status token js-deps web bench bench-deps bench-compare preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -17,6 +17,7 @@ help:
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
 	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
+	@echo "make bench-compare [BENCH_COMPARE_ARGS=...]   Relay vs a Node socket.io reference, 3 rounds (~15 min)"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
@@ -85,8 +86,22 @@ $(FANOUT_STAMP): loadtests/fanout/package.json loadtests/fanout/package-lock.jso
 bench: venv $(FANOUT_STAMP)
 	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
 
+# The Node reference server of bench-compare (loadtests/node-reference/package-lock.json).
+NODE_REFERENCE_STAMP := loadtests/node-reference/node_modules/.installed
+$(NODE_REFERENCE_STAMP): loadtests/node-reference/package.json loadtests/node-reference/package-lock.json
+	npm ci --prefix loadtests/node-reference --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The generator and the reference, for bench-compare and tests/loadtests/test_node_reference.py.
+bench-deps: $(FANOUT_STAMP) $(NODE_REFERENCE_STAMP)
+
+# Relay (against `make up`, or BENCH_COMPARE_ARGS="--topology own") against the Node reference,
+# alternating for 3 rounds; outside `make test` (README, "Performance").
+bench-compare: venv bench-deps
+	$(BIN)/python -m loadtests.bench_compare $(BENCH_COMPARE_ARGS)
+
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
-test: venv system-deps js-deps web lint
+test: venv system-deps js-deps web bench-deps lint
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests collected" >&2; exit 1; fi; exit $$status
 
