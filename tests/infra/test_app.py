@@ -3,9 +3,9 @@
 import json
 import os
 
+from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
-from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -65,7 +65,8 @@ def test_pods_get_every_setting_of_the_service_contract(stack_run):
     assert values["RELAY_ALLOWED_ORIGINS"].split(",") == [f"https://{domain}"]
     public_subnets = [s for s in of_type(stack_run, "aws:ec2/subnet:Subnet") if "-public-" in s.name]
     assert public_subnets, "the network has public subnets for the ALB"
-    assert sorted(values["RELAY_TRUSTED_PROXIES"].split(",")) == sorted(s.inputs["cidrBlock"] for s in public_subnets), (
+    trusted = sorted(values["RELAY_TRUSTED_PROXIES"].split(","))
+    assert trusted == sorted(s.inputs["cidrBlock"] for s in public_subnets), (
         "only the ALB's subnets are trusted proxies, not the whole VPC"
     )
     assert values["RELAY_CDN_DOMAIN"] == f"files.{domain}"
