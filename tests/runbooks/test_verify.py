@@ -6,16 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 
 import jwt
-import pytest
 
-from relay.auth.minter import mint_token
-from relay.settings import load_settings
+from relay.auth.token_source import TokenSource
 from runbooks import verify
 from runbooks.verify_checks import CHANNEL_NAME
-from tests.utils.topologies import running_topology
 from topology import Topology, redis_server
 
 EVERY_CHECK = [
@@ -31,37 +27,13 @@ EVERY_CHECK = [
 ]
 
 
-class MintedTokens:
-    """Tokens from the service's own local minter with the topology's settings (what `relay token` runs)."""
-
-    def __init__(self, topology: Topology):
-        with pytest.MonkeyPatch.context() as patch:
-            for variable, value in topology.relay_env().items():
-                patch.setenv(variable, value)
-            self.settings = load_settings()
-
-    def token(self, user: str) -> str:
-        return mint_token(self.settings, user)
-
-
-@pytest.fixture(scope="module")
-def topology(tmp_path_factory) -> Iterator[Topology]:
-    with running_topology(tmp_path_factory.mktemp("topology"), "relay_verify") as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def tokens(topology) -> MintedTokens:
-    return MintedTokens(topology)
-
-
-def run(topology: Topology, tokens: MintedTokens):
+def run(topology: Topology, tokens: TokenSource):
     record, lines = verify.verify(topology.url, tokens, context=topology.ssl_context())
     print("\n".join(lines))  # shown with a failure, and with -s
     return record, lines, {check["name"]: check for check in record.details["checks"]}
 
 
-def channel_state(topology: Topology, tokens: MintedTokens) -> tuple[list[str], list[dict]]:
+def channel_state(topology: Topology, tokens: TokenSource) -> tuple[list[str], list[dict]]:
     """The ids of every `relay-verify` channel and the live (not tombstoned) messages in them."""
     headers = {"Authorization": f"Bearer {tokens.token(verify.USERS[0])}"}
     with topology.client(headers=headers) as client:
