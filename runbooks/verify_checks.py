@@ -18,9 +18,12 @@ import aiohttp
 import httpx
 import socketio
 
+from topology.layout import STICKY_COOKIE
+
 CHANNEL_NAME = "relay-verify"
 SOCKETIO_PATH = "api/socketio"
 WAIT_SECONDS = 10  # per step; the whole run stays well under 30 s on a healthy deployment
+RECEIVERS = 2  # B's sockets: with round robin, one of A and B's three lands on another replica
 SECURITY_HEADERS = {
     "strict-transport-security": "max-age=",
     "content-security-policy": "default-src",
@@ -36,16 +39,49 @@ class CheckFailed(Exception):
 
 
 @dataclass
+class Socket:
+    """One Socket.IO connection through the load balancer, queueing what it hears."""
+
+    sio: socketio.AsyncClient
+    messages: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    presence: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    replica: str = "?"  # from the local topology's sticky cookie; "?" behind an opaque one (ALB)
+
+    @classmethod
+    async def open(cls, base_url: str, token: str, ssl_context: ssl.SSLContext | bool) -> Socket:
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_context))
+        socket = cls(socketio.AsyncClient(reconnection=False, http_session=session))
+        socket.sio.on("message:new", socket.messages.put)
+        socket.sio.on("presence", socket.presence.put)
+        try:
+            await socket.sio.connect(
+                base_url,
+                auth={"token": token},
+                transports=["websocket"],
+                socketio_path=SOCKETIO_PATH,
+                wait_timeout=WAIT_SECONDS,
+            )
+        finally:
+            socket.replica = next((c.value for c in session.cookie_jar if c.key == STICKY_COOKIE), "?")
+        return socket
+
+    async def close(self) -> None:
+        # A websocket disconnect is immediate; the bound only guards against a stuck peer.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.sio.disconnect(), 5)
+        if self.sio.eio.http is not None:
+            await self.sio.eio.http.close()
+
+
+@dataclass
 class VerifyUser:
-    """One test user: REST with the bearer token, a Socket.IO connection that queues what it hears."""
+    """One test user: REST with the bearer token, and the sockets it listens on."""
 
     name: str
     token: str
     http: httpx.AsyncClient
     user_id: str = ""
-    sio: socketio.AsyncClient | None = None
-    messages: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    presence: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    sockets: list[Socket] = field(default_factory=list)
 
     async def call(self, method: str, path: str, expect: int, **kwargs: Any) -> httpx.Response:
         response = await self.http.request(
@@ -58,30 +94,17 @@ class VerifyUser:
             )
         return response
 
-    async def connect(self, base_url: str, ssl_context: ssl.SSLContext | bool) -> None:
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_context))
-        self.sio = socketio.AsyncClient(reconnection=False, http_session=session)
-        self.sio.on("message:new", self.messages.put)
-        self.sio.on("presence", self.presence.put)
+    async def connect(self, base_url: str, ssl_context: ssl.SSLContext | bool) -> Socket:
         try:
-            await self.sio.connect(
-                base_url,
-                auth={"token": self.token},
-                transports=["websocket"],
-                socketio_path=SOCKETIO_PATH,
-                wait_timeout=WAIT_SECONDS,
-            )
+            socket = await Socket.open(base_url, self.token, ssl_context)
         except socketio.exceptions.ConnectionError as error:
             raise CheckFailed(f"{self.name}'s Socket.IO connection was refused: {error}") from error
+        self.sockets.append(socket)
+        return socket
 
     async def close(self) -> None:
-        if self.sio is None:
-            return
-        # A websocket disconnect is immediate; the bound only guards against a stuck peer.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.sio.disconnect(), 5)
-        if self.sio.eio.http is not None:
-            await self.sio.eio.http.close()
+        for socket in self.sockets:
+            await socket.close()
 
 
 @dataclass
@@ -154,13 +177,14 @@ async def _readiness(probe: Probe) -> str:
 
 
 async def realtime_message(probe: Probe) -> str:
-    """A sends over its socket with an ack; B receives the same message over its own socket."""
-    for user in (probe.a, probe.b):
-        await user.connect(probe.base_url, probe.ssl_context)
-    assert probe.a.sio is not None
+    """A sends over its socket with an ack; B receives it on each of its sockets. B opens
+    RECEIVERS sockets one after the other, so the balancer's round robin puts at least one of them
+    on a replica other than A's: delivery across replicas (Redis pub/sub) is what is checked."""
+    sender = await probe.a.connect(probe.base_url, probe.ssl_context)
+    receivers = [await probe.b.connect(probe.base_url, probe.ssl_context) for _ in range(RECEIVERS)]
     body = f"{probe.word} relay-verify real-time check"
     try:
-        ack = await probe.a.sio.call(
+        ack = await sender.sio.call(
             "message:send",
             {"channel_id": probe.channel_id, "body": body, "client_msg_id": str(uuid.uuid4())},
             timeout=WAIT_SECONDS,
@@ -173,19 +197,25 @@ async def realtime_message(probe: Probe) -> str:
         raise CheckFailed(f"message:send was refused: {ack.get('error')}")
     sent = ack["message"]
     probe.message_ids.append(sent["id"])
-    try:
-        async with asyncio.timeout(WAIT_SECONDS):
-            while (received := await probe.b.messages.get())["id"] != sent["id"]:
-                pass
-    except TimeoutError:
-        raise CheckFailed(
-            f"{probe.b.name} did not receive message {sent['id']} within {WAIT_SECONDS} s although it "
-            f"was stored: the real-time fan-out (Redis pub/sub between replicas) is not delivering; "
-            f"{await _readiness(probe)}"
-        ) from None
-    if received["body"] != body:
-        raise CheckFailed(f"{probe.b.name} received {received['body']!r}, {probe.a.name} sent {body!r}")
-    return f"message {sent['id']} sent by {probe.a.name}, delivered to {probe.b.name} over websocket"
+    for receiver in receivers:
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                while (received := await receiver.messages.get())["id"] != sent["id"]:
+                    pass
+        except TimeoutError:
+            raise CheckFailed(
+                f"{probe.b.name}'s socket on replica {receiver.replica} did not receive message {sent['id']} "
+                f"(sent by {probe.a.name} on replica {sender.replica}) within {WAIT_SECONDS} s although it "
+                f"was stored: the real-time fan-out between replicas (Redis pub/sub) is not delivering; "
+                f"{await _readiness(probe)}"
+            ) from None
+        if received["body"] != body:
+            raise CheckFailed(f"{probe.b.name} received {received['body']!r}, {probe.a.name} sent {body!r}")
+    where = ", ".join(r.replica for r in receivers)
+    return (
+        f"message {sent['id']} from {probe.a.name} (replica {sender.replica}) reached "
+        f"{probe.b.name}'s {RECEIVERS} sockets (replicas {where}) over websocket"
+    )
 
 
 async def upload_and_download(probe: Probe) -> str:
@@ -234,7 +264,7 @@ async def status_change_seen(probe: Probe) -> str:
     try:
         async with asyncio.timeout(WAIT_SECONDS):
             while True:
-                event = await probe.b.presence.get()
+                event = await probe.b.sockets[0].presence.get()
                 if event.get("user_id") == probe.a.user_id and event.get("status") == "away":
                     break
     except TimeoutError:

@@ -112,6 +112,13 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
         yield stack
 
 
+@pytest.fixture
+def healthy(topology) -> Topology:
+    """The topology with both replicas in rotation (a fault test leaves it that way again)."""
+    topology.wait_healthy()
+    return topology
+
+
 @pytest.fixture(scope="session")
 def tokens(topology) -> TokenSource:
     """The load tests' token source, minting with this topology's key (as it does for `make up`)."""
