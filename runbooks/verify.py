@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import ssl
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -88,13 +89,14 @@ async def run_checks(
     return results
 
 
-async def _timed(name: str, step) -> CheckResult:
+async def _timed(name: str, step: Awaitable[str]) -> CheckResult:
     started = time.perf_counter()
     try:
         detail, ok = await step, True
     except CheckFailed as error:
         detail, ok = str(error), False
-    except (httpx.HTTPError, OSError, TimeoutError) as error:
+    except (httpx.HTTPError, OSError, TimeoutError, ValueError, KeyError) as error:
+        # The network, or an answer of the wrong shape (an HTML error page where JSON was due).
         detail, ok = f"{type(error).__name__}: {error}", False
     return CheckResult(name, ok, time.perf_counter() - started, detail)
 

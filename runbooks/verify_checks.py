@@ -61,8 +61,10 @@ class Socket:
                 socketio_path=SOCKETIO_PATH,
                 wait_timeout=WAIT_SECONDS,
             )
-        finally:
-            socket.replica = next((c.value for c in session.cookie_jar if c.key == STICKY_COOKIE), "?")
+        except socketio.exceptions.ConnectionError:
+            await session.close()
+            raise
+        socket.replica = next((c.value for c in session.cookie_jar if c.key == STICKY_COOKIE), "?")
         return socket
 
     async def close(self) -> None:
@@ -130,6 +132,10 @@ async def health_and_tls(probe: Probe) -> str:
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     if ssl_object is None:
         raise CheckFailed(f"{probe.base_url} is not served over TLS: verify needs an https:// URL")
+    if ssl_object.version() not in ("TLSv1.2", "TLSv1.3"):
+        raise CheckFailed(
+            f"the load balancer negotiated {ssl_object.version()}; TLS 1.2 or later is required"
+        )
     return f"GET /healthz 200 over {ssl_object.version()}, certificate verified"
 
 
