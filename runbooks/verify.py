@@ -41,7 +41,7 @@ class CheckResult:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m runbooks verify",
-        description="Post-deployment checks end to end against a deployment (leaves nothing behind).",
+        description="Post-deployment checks end to end (one reused channel; messages and uploads deleted).",
     )
     parser.add_argument("url", help="the deployment's public URL, e.g. https://chat.example.com")
     parser.add_argument(
