@@ -30,13 +30,13 @@ def up(topology: Topology) -> int:
     for line in topology.start():
         print(f"  {line}")
     print(f"Verification through haproxy (python -m runbooks verify {topology.url}):")
-    _verify(topology)
+    verify_topology(topology)
     _print_status(topology)
     print(f"\nRelay is up at {topology.url}  (CA certificate: {topology.layout.ca_cert})")
     return 0
 
 
-def _verify(topology: Topology) -> None:
+def verify_topology(topology: Topology) -> None:
     """The same checks `make verify` runs, as two test users minted with this topology's key."""
     tokens = token_source_from_env({TOPOLOGY_ENV_VARIABLE: str(topology.layout.env_file)})
     try:

@@ -14,6 +14,7 @@ from relay.auth.token_source import TokenSource
 from runbooks import verify
 from runbooks.verify_checks import CHANNEL_NAME
 from topology import Topology, redis_server
+from topology.__main__ import verify_topology
 
 EVERY_CHECK = [
     "health and TLS",
@@ -92,6 +93,15 @@ def test_with_a_replica_killed_verify_still_passes(healthy, tokens):
     assert record.ok, "\n".join(lines)
     assert "replicas r2, r2" in checks["real-time message"]["detail"]
     healthy.replicas.wait_restarted("r1", old_pid)
+
+
+def test_make_up_ends_with_this_verify(healthy, capsys):
+    """`python -m topology up` (make up) runs the same checks, with tokens minted for its topology."""
+    verify_topology(healthy)
+    printed = capsys.readouterr().out
+    assert [line.split()[0] for line in printed.splitlines()[1:-1]] == [
+        name.split()[0] for name in EVERY_CHECK
+    ]
 
 
 def test_the_command_mints_for_the_topology_it_is_pointed_at(topology, capsys, monkeypatch):
