@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps web bench bench-deps bench-compare preview deploy
+.PHONY: help venv system-deps test lint up down clean status token js-deps web bench bench-deps bench-compare preview deploy verify
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test      set up and run every test suite"
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
+	@echo "make verify URL=https://...   post-deployment checks end to end (runbooks/procedures/post-deployment-verification.md)"
 	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
 	@echo "make bench-compare [BENCH_COMPARE_ARGS=...]   Relay vs a Node socket.io reference, 3 rounds (~15 min)"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
@@ -51,6 +52,15 @@ clean: down
 
 status: venv
 	@$(BIN)/python -m topology status
+
+# Post-deployment verification of any deployment (python -m runbooks verify). Tokens come from
+# RELAY_TEST_TOKEN_COMMAND or RELAY_TEST_TOKEN_FILE, else the local topology's minter; CA=path
+# trusts a private CA (for localhost the topology's own CA is found by itself).
+verify: venv
+ifndef URL
+	$(error make verify needs the deployment's URL: make verify URL=https://localhost:8443)
+endif
+	$(BIN)/python -m runbooks verify "$(URL)" $(if $(CA),--ca-cert "$(CA)")
 
 # USER is also the login name in the environment: only an explicit USER=... on the command line counts.
 token:

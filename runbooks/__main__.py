@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-from runbooks import check, contacts, restore_db, restore_files, rollback_app, status
+from runbooks import check, contacts, export_user, restore_db, restore_files, rollback_app, status, verify
 
 # (words) -> module with build_parser() and main(argv); two-word commands read as "verb object".
 COMMANDS: dict[tuple[str, ...], ModuleType] = {
+    ("verify",): verify,
     ("status",): status,
     ("rollback", "app"): rollback_app,
     ("restore", "db"): restore_db,
     ("restore", "files"): restore_files,
+    ("export-user",): export_user,
     ("check",): check,
     ("contacts",): contacts,
 }

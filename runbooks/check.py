@@ -5,8 +5,8 @@
   Steps / Verification / Rollback);
 - every link (relative, or under a stack's `relay:runbookBaseUrl`) resolves, anchors included;
 - every command in a fenced bash/sh/console block exists (runbooks/commands.py).
-The alarms come from evaluating the real program under the test suite's Pulumi mocks
-(tests/infra/stack_capture.py), so a new alarm without a runbook fails without anyone listing it.
+The alarms come from evaluating the real program under the Pulumi mocks of infra/evaluation/
+(the same evaluation the infra tests use), so a new alarm without a runbook fails without anyone listing it.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class Alarm:
 
 
 def program_alarms(stacks: tuple[str, ...] = STACKS) -> list[Alarm]:
-    """Every alarm each stack's program declares, evaluated under the test suite's mocks."""
-    from tests.infra.stack_capture import evaluate_stack, stack_config
+    """Every alarm each stack's program declares, evaluated under mocks (infra/evaluation/)."""
+    from infra.evaluation.stack_capture import evaluate_stack, stack_config
 
     alarms = []
     for stack in stacks:

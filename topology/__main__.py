@@ -1,12 +1,16 @@
-"""`python -m topology up|down|status|token|smoke`: what `make up`, `make down`, `make status` and
+"""`python -m topology up|down|status|token`: what `make up`, `make down`, `make status` and
 `make token` run. Ports come from the environment (layout.Ports.from_env), state lives in `.local/`.
+`up` ends with the post-deployment verification (`python -m runbooks verify`), the one check of a
+deployment whether local or in AWS.
 """
 
 import argparse
 import sys
 
+from relay.auth.token_source import TOPOLOGY_ENV_VARIABLE, token_source_from_env
+from runbooks.output import OperatorError
+from runbooks.verify import verify
 from topology.errors import TopologyError
-from topology.smoke import run_smoke
 from topology.stack import Topology
 
 
@@ -25,12 +29,24 @@ def up(topology: Topology) -> int:
         return 0
     for line in topology.start():
         print(f"  {line}")
-    print("Smoke verification through haproxy:")
-    for line in run_smoke(topology):
-        print(f"  ok: {line}")
+    print(f"Verification through haproxy (python -m runbooks verify {topology.url}):")
+    verify_topology(topology)
     _print_status(topology)
     print(f"\nRelay is up at {topology.url}  (CA certificate: {topology.layout.ca_cert})")
     return 0
+
+
+def verify_topology(topology: Topology) -> None:
+    """The same checks `make verify` runs, as two test users minted with this topology's key."""
+    tokens = token_source_from_env({TOPOLOGY_ENV_VARIABLE: str(topology.layout.env_file)})
+    try:
+        record, lines = verify(topology.url, tokens, context=topology.ssl_context())
+    except OperatorError as error:
+        raise TopologyError(f"verification could not run: {error}") from error
+    for line in lines:
+        print(f"  {line}")
+    if not record.ok:
+        raise TopologyError(f"verification failed at {record.error}")
 
 
 def down(topology: Topology) -> int:
@@ -55,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("up", help="start (or report) the local topology, then verify it")
     commands.add_parser("down", help="stop what `up` started; data is kept")
     commands.add_parser("status", help="what runs, pids and ports")
-    commands.add_parser("smoke", help="run the smoke verification against the running topology")
     token_parser = commands.add_parser("token", help="print a session token for USER")
     token_parser.add_argument("--user", required=True)
     args = parser.parse_args(argv)
@@ -76,10 +91,6 @@ def main(argv: list[str] | None = None) -> int:
         return down(topology)
     if args.command == "token":
         return token(topology, args.user)
-    if args.command == "smoke":
-        for line in run_smoke(topology):
-            print(f"ok: {line}")
-        return 0
     _print_status(topology)
     return 0 if topology.running() else 3
 

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from tests.infra.stack_capture import capture_run
+from infra.evaluation.stack_capture import capture_run
 
 TARGET_SECONDS = 10.0
 

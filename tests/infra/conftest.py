@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.infra.stack_capture import StackRun, capture_run, evaluate_stack, stack_config
+from infra.evaluation.stack_capture import StackRun, capture_run, evaluate_stack, stack_config
 
 STACKS = ("prod", "staging")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.infra.stack_capture import CapturedResource, StackRun, stack_config
+from infra.evaluation.stack_capture import CapturedResource, StackRun, stack_config
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"

@@ -3,9 +3,9 @@
 import json
 import os
 
+from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 from relay.settings import load_settings
 from tests.infra.resources import by_output, by_urn, config, of_type, plain, single
-from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"

@@ -3,9 +3,9 @@
 import shutil
 
 from infra.app_image import CONTEXT_PARTS, content_tag
+from infra.evaluation.stack_capture import REPO_ROOT, stack_config
 from tests.infra.conftest import PINNED_IMAGE
 from tests.infra.resources import config, of_type, plain, single
-from tests.infra.stack_capture import REPO_ROOT, stack_config
 
 IMAGE = "docker-build:index:Image"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from infra.config import EXAMPLES, OPTIONAL_KEYS, SECRET_KEYS, ConfigError, parse_settings
-from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
+from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 
 REQUIRED_KEYS = [key for key in EXAMPLES if key not in SECRET_KEYS and key not in OPTIONAL_KEYS]
 

@@ -9,8 +9,8 @@ import pytest
 
 from infra.config import parse_settings
 from infra.config_reader import ConfigError
+from infra.evaluation.stack_capture import capture_run, stack_config
 from tests.infra.resources import of_type, single
-from tests.infra.stack_capture import capture_run, stack_config
 
 INSTANCE = "aws:rds/instance:Instance"
 RESTORED = "relay-prod-pitr-202612010300"

@@ -1,7 +1,7 @@
 """Firewall: managed rule groups, a per-IP rate limit and logging on both web ACLs."""
 
+from infra.evaluation.stack_capture import capture_run, stack_config
 from tests.infra.resources import by_output, config, of_type, region_of
-from tests.infra.stack_capture import capture_run, stack_config
 
 MANAGED = {
     "AWSManagedRulesCommonRuleSet",

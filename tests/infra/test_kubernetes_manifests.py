@@ -13,8 +13,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from infra.evaluation.stack_capture import StackRun
 from tests.infra.resources import config, plain
-from tests.infra.stack_capture import StackRun
 
 TGB_SCHEMA = json.loads(
     (Path(__file__).parent / "data" / "targetgroupbinding-v1beta1.schema.json").read_text()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 from tests.infra.resources import ancestors, by_urn, plain, single
-from tests.infra.stack_capture import REPO_ROOT, capture_run, stack_config
 
 COMPONENT_TOKEN = re.compile(r"^relay:(?P<module>[a-z_]+):(?P<cls>[A-Z][A-Za-z]+)$")
 

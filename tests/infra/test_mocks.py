@@ -3,7 +3,7 @@
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-from tests.infra.mocks import RelayMocks, refusal
+from infra.evaluation.mocks import RelayMocks, refusal
 
 PROVIDER_REF = "urn:pulumi:prod::relay::pulumi:providers:aws::aws::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 

@@ -4,9 +4,9 @@ import json
 import re
 
 from infra.alarms import PROMETHEUS_NAMESPACE
+from infra.evaluation.stack_capture import REPO_ROOT
 from relay import metrics
 from tests.infra.resources import by_output, config, of_type, region_of, single
-from tests.infra.stack_capture import REPO_ROOT
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RUNBOOK_LINK = re.compile(r"Runbook: (?P<base>\S+)/runbooks/alerts/(?P<name>[A-Za-z0-9]+)\.md$")

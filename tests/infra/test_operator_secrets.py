@@ -1,7 +1,7 @@
 """Secrets: the Secrets Manager secrets always exist; values only when set as secret config."""
 
+from infra.evaluation.stack_capture import capture_run, stack_config
 from tests.infra.resources import of_type, plain, single
-from tests.infra.stack_capture import capture_run, stack_config
 
 # No Clerk secret key: the service verifies session tokens networklessly (JWKS) and never reads it.
 SECRET_NAMES = {"alarm-webhook-url", "cdn-signer-private-key"}

@@ -1,6 +1,6 @@
 """The capture helper reports what the engine receives, for tests and the policy pack alike."""
 
-from tests.infra.stack_capture import capture_run, capture_stack
+from infra.evaluation.stack_capture import capture_run, capture_stack
 
 
 def test_capture_stack_reports_type_name_urn_inputs_provider_and_parent():

@@ -1,4 +1,5 @@
-"""The runbook automation against a local AWS API (moto server) and fake `pulumi`/`kubectl`."""
+"""The runbook automation against a local AWS API (moto server), fake `pulumi`/`kubectl`, and a
+real topology on free ports (verify, export-user), started once and only when a test asks for it."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
+from relay.auth.token_source import TOPOLOGY_ENV_VARIABLE, TokenSource, token_source_from_env
 from tests.utils.aws_emulator import AwsEmulator
+from tests.utils.topologies import running_topology
+from topology import Topology
 
 REGION = "eu-west-1"
 
@@ -55,13 +60,22 @@ def boto(emulator):
 
 
 FAKE_TOOL = """#!{python}
-import json, os, sys
+import json, os, shutil, subprocess, sys
 with open({log!r}, "a") as log:
     log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
 if sys.argv[1:3] == ["get", "deployment/relay"]:
     print(os.environ.get("FAKE_KUBECTL_IMAGE", ""))
+if sys.argv[1:3] == ["get", "pods"]:
+    print(os.environ.get("FAKE_KUBECTL_POD", ""))
 if sys.argv[1:4] == ["stack", "output", "appImage"]:
     print(os.environ.get("FAKE_PULUMI_APP_IMAGE", ""))
+# With FAKE_KUBECTL_LOCAL, the "pod" is this machine: exec runs the command here, cp copies a file.
+if os.environ.get("FAKE_KUBECTL_LOCAL") and sys.argv[1] == "exec":
+    command = sys.argv[sys.argv.index("--") + 1 :]
+    binary = shutil.which(command[0]) or os.path.join(os.path.dirname(sys.executable), command[0])
+    sys.exit(subprocess.run([binary, *command[1:]]).returncode)
+if os.environ.get("FAKE_KUBECTL_LOCAL") and sys.argv[1] == "cp":
+    shutil.copyfile(sys.argv[-2].split(":", 1)[1], sys.argv[-1])
 sys.exit(int(os.environ.get("FAKE_TOOL_EXIT", "0")))
 """
 
@@ -90,3 +104,22 @@ def fake_tools(tmp_path, monkeypatch) -> ToolLog:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("PULUMI", raising=False)
     return ToolLog(log)
+
+
+@pytest.fixture(scope="session")
+def topology(tmp_path_factory) -> Iterator[Topology]:
+    with running_topology(tmp_path_factory.mktemp("topology"), "relay_runbooks") as stack:
+        yield stack
+
+
+@pytest.fixture
+def healthy(topology) -> Topology:
+    """The topology with both replicas in rotation (a fault test leaves it that way again)."""
+    topology.wait_healthy()
+    return topology
+
+
+@pytest.fixture(scope="session")
+def tokens(topology) -> TokenSource:
+    """The load tests' token source, minting with this topology's key (as it does for `make up`)."""
+    return token_source_from_env({TOPOLOGY_ENV_VARIABLE: str(topology.layout.env_file)})

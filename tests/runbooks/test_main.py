@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -37,3 +38,17 @@ def test_the_module_runs_as_a_program():
         timeout=60,
     )
     assert done.returncode == 0 and "rollback app" in done.stdout
+
+
+def test_runtime_code_never_imports_the_test_tree():
+    """The automation runs on an operator's machine from the repository; tests/ is not its code."""
+    importers = []
+    for tree in ("runbooks", "topology", "infra", "app/src"):
+        for path in sorted((REPO_ROOT / tree).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(name == "tests" or name.startswith("tests.") for name in names):
+                    importers.append(str(path.relative_to(REPO_ROOT)))
+    assert importers == []

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.evaluation.stack_capture import evaluate_stack
 from runbooks import restore_db
-from tests.infra.stack_capture import evaluate_stack
 
 SOURCE = "relay-prod"  # the committed prod stack's database identifier
 

@@ -28,7 +28,8 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 from relay_policies import POLICIES
 
-from ..stack_capture import CapturedResource
+from infra.evaluation.stack_capture import CapturedResource
+
 from .conftest import POLICY_DIR
 
 

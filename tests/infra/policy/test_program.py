@@ -1,6 +1,6 @@
 """Case (a): the real program, captured under mocks for each committed stack, passes every policy.
 
-`tests/infra/stack_capture.py` evaluates `infra/__main__.py` with `Pulumi.<stack>.yaml` as
+`infra/evaluation/stack_capture.py` evaluates `infra/__main__.py` with `Pulumi.<stack>.yaml` as
 committed and records what the engine received (inputs and property dependencies). Every
 resource policy runs on every resource and every stack policy on the whole stack, with the
 stack's own policy config, exactly as `make preview STACK=<stack>` would run them.
@@ -11,7 +11,8 @@ A violation here is a finding against the program, never a reason to weaken a po
 import pytest
 from relay_policies import POLICIES
 
-from ..stack_capture import capture_stack
+from infra.evaluation.stack_capture import capture_stack
+
 from .harness import from_capture, run_policy
 
 STACKS = ("prod", "staging")

@@ -6,7 +6,9 @@ subprocess is the one clean way to evaluate two stacks), and returns what the en
 for each resource: type token, name, URN, inputs (camelCase, exactly as `MockResourceArgs.inputs`
 holds them), provider reference, parent URN, dependencies and options.
 
-Also a command: `python -m tests.infra.stack_capture prod` prints the capture as JSON.
+It lives beside the program, not in tests/, because runtime code uses it too: `python -m runbooks
+check` finds every alarm this way. Also a command: `python -m infra.evaluation.stack_capture prod`
+prints the capture as JSON.
 Stable API (the policy-pack tests use it): `capture_stack`, `evaluate_stack`, `capture_run`,
 `CapturedResource`, `StackRun`.
 """
@@ -98,7 +100,7 @@ def capture_run(
         }
     )
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.infra.stack_capture", "--worker"],
+        [sys.executable, "-m", "infra.evaluation.stack_capture", "--worker"],
         input=payload,
         capture_output=True,
         text=True,
@@ -148,7 +150,7 @@ def _evaluate(
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from tests.infra.mocks import RecordingMonitor, RelayMocks
+    from infra.evaluation.mocks import RecordingMonitor, RelayMocks
 
     disabled = json.loads(config.get("pulumi:disable-default-providers", "[]"))
     mocks = RelayMocks(preview=preview, disabled_default_providers=tuple(disabled))
@@ -183,7 +185,7 @@ def main(argv: list[str]) -> int:
         result_stream.write(json.dumps(result, default=str))
         return 0
     if len(argv) != 1:
-        print("usage: python -m tests.infra.stack_capture <stack>", file=sys.stderr)
+        print("usage: python -m infra.evaluation.stack_capture <stack>", file=sys.stderr)
         return 2
     run = capture_run(argv[0])
     print(
