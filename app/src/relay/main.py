@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
 
@@ -49,10 +52,16 @@ log = logging.getLogger(__name__)
 COMMON_ERRORS = responses(400, 401, 403, 404, 409, 413, 422, 429)
 
 
-def _build_runtime(settings: Settings) -> Runtime:
-    engine = create_engine(settings)
-    # A blocking pool: a burst (hundreds of sockets closing at once) waits briefly for a connection
-    # instead of failing with "Too many connections" and leaving presence stale until it expires.
+def create_redis(settings: Settings) -> Redis:
+    """The process's Redis client, which owns its pool (closing the client closes it).
+
+    A blocking pool: a burst (hundreds of sockets closing at once) waits briefly for a connection
+    instead of failing with "Too many connections" and leaving presence stale until it expires.
+    One immediate retry on a connection error: after a Redis restart every pooled connection is
+    dead, and without it the first command on each fails once (a presence write lost, a status
+    change unseen). A command whose connection broke after it was sent may run twice; ours (key and
+    set writes, rate-limit counters) tolerate that.
+    """
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_pool_size,
@@ -60,8 +69,14 @@ def _build_runtime(settings: Settings) -> Runtime:
         socket_connect_timeout=1,
         socket_timeout=2,
         health_check_interval=15,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
-    redis = Redis.from_pool(pool)  # owns the pool: closing the client closes it
+    return Redis.from_pool(pool)
+
+
+def _build_runtime(settings: Settings) -> Runtime:
+    engine = create_engine(settings)
+    redis = create_redis(settings)
     verifier = TokenVerifier(
         key_source(settings), issuer=settings.auth_issuer, allowed_origins=settings.allowed_origins
     )
