@@ -77,7 +77,7 @@ def _build_runtime(settings: Settings) -> Runtime:
         rate_limiter=RateLimiter(redis, settings),
         message_writer=MessageWriter(sessions),
         storage=storage,
-        object_sweeper=ObjectSweeper(sessions, storage),
+        object_sweeper=ObjectSweeper(sessions, storage, interval=settings.object_sweep_seconds),
     )
 
 

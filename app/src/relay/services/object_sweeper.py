@@ -2,9 +2,10 @@
 
 Deleting a message writes its files' keys to `object_deletions` in the tombstone's transaction
 (migration 0007, relay.services.messages), so the deletion is scheduled even when S3 is down or the
-replica dies right after. Each replica runs `run()`: woken after a delete, and every POLL_SECONDS
-for what is left, it claims up to MAX_BATCH keys (`FOR UPDATE SKIP LOCKED`: replicas share the
-work), removes them with one DeleteObjects call and forgets the keys S3 confirmed.
+replica dies right after. Each replica runs `run()`: woken after a delete, and every
+RELAY_OBJECT_SWEEP_SECONDS for what is left, it claims up to MAX_BATCH keys (`FOR UPDATE SKIP
+LOCKED`: replicas share the work), removes them with one DeleteObjects call and forgets the keys S3
+confirmed.
 """
 
 import asyncio
@@ -21,12 +22,13 @@ from relay.storage import Storage
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
-POLL_SECONDS = 30.0  # retry pace while S3 is unreachable; a delete wakes the sweep at once
 
 
 class ObjectSweeper:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], storage: Storage) -> None:
-        self._sessions, self._storage = sessions, storage
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], storage: Storage, *, interval: float
+    ) -> None:
+        self._sessions, self._storage, self._interval = sessions, storage, interval
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -54,7 +56,7 @@ class ObjectSweeper:
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
             try:
                 while await self.sweep_once() >= MAX_BATCH:
