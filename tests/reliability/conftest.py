@@ -1,6 +1,8 @@
 """One topology for the reliability suite, with every dependency its own so it can be broken: its
 own Postgres cluster (restartable), reached by the replicas through a TCP fault proxy, its own
-Redis and S3 server. The run's figures go to reports/reliability-results.md."""
+Redis, and its own S3 server, reached by the replicas and by browser-style uploads through a second
+fault proxy (moto keeps objects in memory: a restart would lose the files that an outage must
+not). The run's figures go to reports/reliability-results.md."""
 
 import shutil
 import tempfile
@@ -26,9 +28,11 @@ DRAIN_SECONDS = 3.0  # above haproxy's fall x inter (2 s), so it stops routing b
 
 @dataclass
 class FaultableTopology(Topology):
-    """The replicas reach Postgres through `database_proxy_port`; migrations go direct."""
+    """The replicas reach Postgres through `database_proxy_port`; migrations go direct. S3 is
+    reached through `s3_proxy_port` (presigned URLs too, since they are signed for that endpoint)."""
 
     database_proxy_port: int = 0
+    s3_proxy_port: int = 0
 
     def relay_env(self) -> dict[str, str]:
         env = super().relay_env()
@@ -36,6 +40,7 @@ class FaultableTopology(Topology):
         env["RELAY_DATABASE_URL"] = database.url(
             through_proxy, user=APP_ROLE, database=self.database, driver="postgresql+asyncpg"
         )
+        env["RELAY_S3_ENDPOINT_URL"] = f"http://127.0.0.1:{self.s3_proxy_port}"
         # Fifty simulated users share one address here; DESIGN §4: a load run from one address
         # raises the per-IP limits (requests and Socket.IO handshakes).
         env["RELAY_RATE_IP_PER_SECOND"] = "10000"
@@ -52,7 +57,14 @@ def postgres_proxy() -> Iterator[FaultProxy]:
 
 
 @pytest.fixture(scope="session")
-def topology(postgres_proxy: FaultProxy) -> Iterator[FaultableTopology]:
+def s3_proxy() -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream_port=free_port()).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def topology(postgres_proxy: FaultProxy, s3_proxy: FaultProxy) -> Iterator[FaultableTopology]:
     # Not under pytest's tmp_path: that is private to root, and Postgres runs as its own user.
     workdir = Path(tempfile.mkdtemp(prefix="relay-reliability-"))
     workdir.chmod(0o755)
@@ -60,7 +72,7 @@ def topology(postgres_proxy: FaultProxy) -> Iterator[FaultableTopology]:
         https=free_port(),
         http=free_port(),
         replicas=(free_port(), free_port()),
-        s3=free_port(),
+        s3=s3_proxy.upstream_port,
         postgres=postgres_proxy.upstream_port,
         redis=free_port(),
     )
@@ -70,6 +82,7 @@ def topology(postgres_proxy: FaultProxy) -> Iterator[FaultableTopology]:
         database="relay",
         drain_seconds=DRAIN_SECONDS,
         database_proxy_port=postgres_proxy.port,
+        s3_proxy_port=s3_proxy.port,
     )
     try:
         stack.start()
@@ -80,9 +93,12 @@ def topology(postgres_proxy: FaultProxy) -> Iterator[FaultableTopology]:
 
 
 @pytest.fixture
-def healthy(topology: FaultableTopology, postgres_proxy: FaultProxy) -> FaultableTopology:
-    """Every replica serving and in rotation, the database link clean (each fault leaves it so)."""
+def healthy(
+    topology: FaultableTopology, postgres_proxy: FaultProxy, s3_proxy: FaultProxy
+) -> FaultableTopology:
+    """Every replica serving and in rotation, the links clean (each fault leaves them so)."""
     postgres_proxy.heal()
+    s3_proxy.heal()
     topology.wait_healthy()
     return topology
 
@@ -113,13 +129,14 @@ def render_table(rows: list[Figures]) -> str:
         f"# Reliability run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
         "| fault | recovery s | errors seen by clients | API errors | lost | duplicated "
-        "| longest wait s | unanswered | messages | errors by kind |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| longest wait s | unanswered | messages | errors by kind | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(r.errors_by_kind.items())) or "-"
         lines.append(
             f"| {r.fault} | {r.recovery_seconds} | {r.client_errors} | {r.api_errors} | {r.lost} "
-            f"| {r.duplicated} | {r.longest_wait_seconds} | {r.unanswered} | {r.messages} | {kinds} |"
+            f"| {r.duplicated} | {r.longest_wait_seconds} | {r.unanswered} | {r.messages} | {kinds} "
+            f"| {r.notes or '-'} |"
         )
     return "\n".join(lines) + "\n"

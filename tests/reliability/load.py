@@ -50,6 +50,7 @@ class Figures:
     unanswered: int
     messages: int
     errors_by_kind: dict[str, int] = field(default_factory=dict)
+    notes: str = ""  # what a fault measures beyond the chat load (e.g. uploads during an S3 outage)
 
 
 @dataclass

@@ -7,14 +7,23 @@ the keyboard, and /healthz and /readyz telling the truth meanwhile."""
 import asyncio
 import signal
 import time
+import uuid
 from collections.abc import Callable
 
+import httpx
+
 from tests.reliability.conftest import FaultableTopology
-from tests.reliability.faults import assert_nothing_lost_and_recovered, fault_under_load, wait_ready
+from tests.reliability.faults import (
+    RECOVERY_BOUND_SECONDS,
+    assert_nothing_lost_and_recovered,
+    fault_under_load,
+    wait_ready,
+)
 from tests.reliability.health import PROBE_TIMEOUT_SECONDS
 from tests.reliability.load import MEMBERS, Figures
+from tests.reliability.uploads import FILE_INTERVAL_SECONDS, UploadedFile, UploadLoad
 from tests.utils.fault_proxy import FaultProxy, Impairment
-from topology import haproxy, postgres_server, redis_server, s3
+from topology import haproxy, postgres_server, redis_server
 from topology.processes import pid_alive
 
 HUNG_SECONDS = 30.0
@@ -122,21 +131,99 @@ async def test_a_postgres_restart_is_survived_and_readyz_names_postgres_meanwhil
     assert_dependency_reported(run, "postgres")
 
 
-async def test_s3_down_for_30_s_leaves_chat_untouched_and_readyz_names_s3(
-    healthy: FaultableTopology, mint: Callable[[str], str], results: list[Figures]
+async def test_s3_down_for_30_s_leaves_chat_untouched_and_uploads_whole(
+    healthy: FaultableTopology,
+    mint: Callable[[str], str],
+    results: list[Figures],
+    s3_proxy: FaultProxy,
 ) -> None:
+    """S3 unreachable for 30 s (its proxy refuses, for the replicas and for browser-style POSTs
+    alike) while uploads are in flight: clean refusals (503 `storage_unavailable`, failed storage
+    POSTs), no 500, and after recovery every file ready with its own bytes, attached exactly once."""
     async with fault_under_load("S3-compatible server down for 30 s", healthy, mint, results) as run:
-        run.begin()
-        s3.stop(healthy.layout)
-        await asyncio.sleep(S3_DOWN_SECONDS)
-        run.restore()
-        await asyncio.to_thread(s3.start, healthy.ports, healthy.layout)
-        await asyncio.to_thread(s3.ensure_bucket, healthy.ports)  # moto keeps objects in memory only
-        run.end()
-        await wait_ready(healthy)
+        uploads = await _upload_load(healthy, mint)
+        async with uploads.client() as api, httpx.AsyncClient(timeout=10) as storage:
+            stored_before = [await _stored_not_completed(uploads, api, storage) for _ in range(3)]
+            uploads.start()
+            await asyncio.sleep(2 * FILE_INTERVAL_SECONDS)
+            run.begin()
+            s3_proxy.refuse()
+            refused = [await api.post(f"/api/uploads/{f.upload_id}/complete") for f in stored_before]
+            await asyncio.sleep(S3_DOWN_SECONDS)
+            run.restore()
+            s3_proxy.heal()
+            run.end()
+            await wait_ready(healthy)
+            for item in stored_before:
+                await uploads.finish(api, storage, item)
+            await uploads.stop(within=3 * RECOVERY_BOUND_SECONDS)
+            upload_recovery = uploads.recovery_after(run.ended)
+            await _assert_uploads_whole(uploads, api, storage)
     assert_nothing_lost_and_recovered(run)
     assert_dependency_reported(run, "s3")
     assert run.figures.client_errors == 0, "messages do not depend on S3"
+    assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(503, "storage_unavailable")] * 3
+    failures = uploads.failures()
+    assert not [f for f in failures if f.status is not None and f.status != 503], failures
+    assert {f.code for f in failures if f.status == 503} <= {"storage_unavailable"}
+    assert upload_recovery <= RECOVERY_BOUND_SECONDS, (
+        f"uploads completed again only {upload_recovery} s after"
+    )
+    in_outage = [f for f in failures if run.started <= f.at <= run.ended]
+    run.figures.notes = (
+        f"uploads: {len(uploads.files)} files, {len(in_outage)} clean refusals during the outage "
+        f"({', '.join(sorted({f.name for f in in_outage}))}), 0 lost or half-attached, "
+        f"completing again {upload_recovery:.2f} s after S3 returned"
+    )
+    print(f"\n{run.name}: {run.figures.notes}")
+
+
+async def _upload_load(topology: FaultableTopology, mint: Callable[[str], str]) -> UploadLoad:
+    token = mint("uploader")
+    async with httpx.AsyncClient(
+        base_url=topology.url, verify=topology.ssl_context(), headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        channel = await api.post("/api/channels", json={"name": "uploads"})
+        assert channel.status_code == 201, channel.text
+    return UploadLoad(topology, token, channel.json()["id"])
+
+
+async def _stored_not_completed(
+    uploads: UploadLoad, api: httpx.AsyncClient, storage: httpx.AsyncClient
+) -> UploadedFile:
+    """A file whose bytes reached S3 just before the outage; its `complete` comes during it."""
+    item = UploadedFile(f"stored before the outage {uuid.uuid4().hex}".encode())
+    body = {"filename": "before.txt", "content_type": "text/plain", "size": len(item.content)}
+    presigned = (await api.post("/api/uploads", json=body)).json()
+    item.upload_id, item.url, item.fields = presigned["id"], presigned["url"], presigned["fields"]
+    files = {"file": ("before.txt", item.content, "text/plain")}
+    assert (await storage.post(item.url, data=item.fields, files=files)).status_code in (200, 204)
+    item.stored = True
+    uploads.files.append(item)
+    return item
+
+
+async def _assert_uploads_whole(
+    uploads: UploadLoad, api: httpx.AsyncClient, storage: httpx.AsyncClient
+) -> None:
+    """Every file ready with its own bytes, carried by exactly one message, and no other file attached."""
+    attached: dict[str, list[str]] = {}
+    after = 0
+    while page := (
+        await api.get(f"/api/channels/{uploads.channel_id}/messages?after={after}&limit=200")
+    ).json()["messages"]:
+        for message in page:
+            for attachment in message["attachments"]:
+                attached.setdefault(attachment["id"], []).append(message["id"])
+        after = page[-1]["seq"]
+    for item in uploads.files:
+        upload = (await api.get(f"/api/uploads/{item.upload_id}")).json()
+        assert upload["status"] == "ready", upload
+        assert (await storage.get(upload["url"])).content == item.content, f"{item.upload_id}: other bytes"
+        assert attached.get(item.upload_id) == [item.message_id], (
+            f"{item.upload_id}: {attached.get(item.upload_id)}"
+        )
+    assert set(attached) == {item.upload_id for item in uploads.files}, "a file nobody completed was attached"
 
 
 async def test_a_degraded_database_link_slows_sends_but_loses_nothing(

@@ -27,7 +27,7 @@ RETRY_PAUSE_SECONDS = 0.2
 RETRYABLE = frozenset({"unavailable", "rate_limited"})
 
 
-class _Client(socketio.AsyncClient):
+class PatientClient(socketio.AsyncClient):
     """python-socketio's reconnect calls `connect()` with its default `wait_timeout` of 1 s: a
     server slower than that to accept the namespace (a loaded replica taking over the sockets of a
     dead one) fails every attempt, and over long-polling each failed attempt then waits out the
@@ -69,7 +69,7 @@ class ResilientMember:
     def __post_init__(self) -> None:
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ssl_context))
         # Reconnects go back through the load balancer, which picks a live replica.
-        self.sio = _Client(
+        self.sio = PatientClient(
             http_session=self.http, reconnection_delay=0.2, reconnection_delay_max=1, randomization_factor=0
         )
         self.sio.on("connect", self._on_connect)

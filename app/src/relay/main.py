@@ -43,6 +43,7 @@ from relay.realtime.hub import Hub
 from relay.realtime.server import create_socket_app, create_socket_server
 from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
+from relay.services.object_sweeper import ObjectSweeper
 from relay.services.readiness import Readiness
 from relay.settings import Settings
 from relay.storage import Storage
@@ -81,6 +82,7 @@ def _build_runtime(settings: Settings) -> Runtime:
         key_source(settings), issuer=settings.auth_issuer, allowed_origins=settings.allowed_origins
     )
     sessions = create_session_factory(engine)
+    storage = Storage(settings)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -89,7 +91,8 @@ def _build_runtime(settings: Settings) -> Runtime:
         verifier=verifier,
         rate_limiter=RateLimiter(redis, settings),
         message_writer=MessageWriter(sessions),
-        storage=Storage(settings),
+        storage=storage,
+        object_sweeper=ObjectSweeper(sessions, storage, interval=settings.object_sweep_seconds),
     )
 
 
@@ -102,6 +105,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
                 hub.presence.run(lambda user_id: hub.announce(user_id, offline=True)), name="presence"
             ),
             asyncio.create_task(hub.notifier.run(), name="notifications"),
+            asyncio.create_task(runtime.object_sweeper.run(), name="object-sweeper"),
         ]
         try:
             yield

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from relay.auth.verifier import TokenVerifier
 from relay.ratelimit import RateLimiter
 from relay.services.message_writer import MessageWriter
+from relay.services.object_sweeper import ObjectSweeper
 from relay.services.users import KnownUsers
 from relay.settings import Settings
 from relay.storage import Storage
@@ -23,5 +24,6 @@ class Runtime:
     rate_limiter: RateLimiter
     message_writer: MessageWriter
     storage: Storage
+    object_sweeper: ObjectSweeper
     known_users: KnownUsers = field(default_factory=KnownUsers)
     draining: bool = False

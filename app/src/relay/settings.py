@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     upload_types: UploadTypes = Field(default_factory=lambda: dict(DEFAULT_UPLOAD_TYPES))
     upload_url_seconds: int = Field(default=300, ge=10, le=3600)  # presigned POST lifetime
     download_url_seconds: int = Field(default=300, ge=10, le=3600)  # signed read URL lifetime
+    # How often a replica retries removing deleted messages' files while S3 was unreachable.
+    object_sweep_seconds: float = Field(default=30.0, ge=0.5, le=3600)
     # CloudFront signed URLs for reads (infra sets all three); unset: S3 presigned GET.
     cdn_domain: str | None = None
     cdn_key_pair_id: str | None = None

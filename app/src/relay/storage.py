@@ -110,6 +110,17 @@ class Storage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._s3.delete_object, Bucket=self.bucket, Key=key)
 
+    async def delete_many(self, keys: list[str]) -> list[str]:
+        """Remove up to 1,000 objects in one call; returns the keys S3 confirmed (a missing one counts)."""
+        answer = await asyncio.to_thread(
+            self._s3.delete_objects,
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": False},
+        )
+        for failure in answer.get("Errors", []):
+            log.warning("object %s not deleted: %s", failure.get("Key"), failure.get("Message"))
+        return [item["Key"] for item in answer.get("Deleted", [])]
+
     async def read(self, key: str) -> bytes:
         answer = await asyncio.to_thread(self._s3.get_object, Bucket=self.bucket, Key=key)
         return await asyncio.to_thread(answer["Body"].read)

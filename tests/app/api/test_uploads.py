@@ -6,6 +6,7 @@ asserts its conditions, and the lying-client cases show `complete` catching what
 
 import base64
 import json
+import time
 
 import httpx
 import pytest
@@ -205,6 +206,36 @@ def test_only_the_senders_own_ready_unused_uploads_can_be_attached(api) -> None:
     assert [m["body"] for m in bob.get(f"/channels/{channel['id']}/messages").json()["messages"]] == [
         "see file"
     ]
+
+
+def _stored_keys(s3_server, *keys: str) -> set[str]:
+    listing = s3_server.client().list_objects_v2(Bucket=s3_server.bucket, Prefix="uploads/")
+    return {item["Key"] for item in listing.get("Contents", [])} & set(keys)
+
+
+def test_deleting_a_message_removes_its_files_from_the_bucket_and_keeps_others(api, s3_server) -> None:
+    alice = api(new_user_id("alice"))
+    channel = alice.post("/channels", json={"name": "files"}).json()["id"]
+    uploads = [_upload(alice, f"{name}.txt", name.encode(), "text/plain") for name in ("a", "b", "kept")]
+    for upload in uploads:
+        assert alice.post(f"/uploads/{upload['id']}/complete").json()["status"] == "ready"
+    doomed = _post_message(alice, channel, attachment_ids=[u["id"] for u in uploads[:2]]).json()
+    kept = _post_message(alice, channel, attachment_ids=[uploads[2]["id"]]).json()
+    keys = [upload["fields"]["key"] for upload in uploads]
+    assert _stored_keys(s3_server, *keys) == set(keys)
+
+    tombstone = alice.delete(f"/channels/{channel}/messages/{doomed['id']}")
+    assert tombstone.status_code == 200 and tombstone.json()["attachments"] == []
+    deadline = time.monotonic() + 10  # the sweep runs right after the delete, off the request
+    while _stored_keys(s3_server, *keys) != {keys[2]}:
+        assert time.monotonic() < deadline, f"still stored: {_stored_keys(s3_server, *keys)}"
+        time.sleep(0.1)
+    assert [alice.get(f"/uploads/{u['id']}").status_code for u in uploads] == [404, 404, 200]
+    history = {m["id"]: m for m in alice.get(f"/channels/{channel}/messages").json()["messages"]}
+    assert history[doomed["id"]]["deleted_at"] and history[doomed["id"]]["attachments"] == []
+    assert httpx.get(history[kept["id"]]["attachments"][0]["url"], timeout=10).content == b"kept"
+    again = alice.delete(f"/channels/{channel}/messages/{doomed['id']}")  # idempotent tombstone
+    assert again.status_code == 200
 
 
 def test_upload_routes_declare_their_4xx_bodies(api) -> None:

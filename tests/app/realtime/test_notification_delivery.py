@@ -115,3 +115,41 @@ async def test_each_kind_reaches_the_recipient_as_its_preferences_say(
             await party.socket.close()
         for party in (sender, recipient, observer, outsider):
             party.http.close()
+
+
+async def test_here_notifies_only_online_unmuted_members_and_channel_every_unmuted_member(
+    relay_server, relay_server_b, signing_keys
+) -> None:
+    """`@here` asks presence (a live socket on any replica); `@channel` does not; mute wins over both."""
+    sender = Party(relay_server, signing_keys, "sender")
+    online, offline, muted = (Party(relay_server_b, signing_keys, p) for p in ("online", "offline", "muted"))
+    channel = sender.http.post("/channels", json={"name": "here"}).json()["id"]
+    for member in (online, offline, muted):
+        assert member.http.post(f"/channels/{channel}/join").status_code == 200
+    saved = muted.http.put("/notification-preferences", json=_preferences("muted", None, channel))
+    assert saved.status_code == 200, saved.text
+    online.socket = await SocketUser(relay_server_b.url, online.token).connect()
+    muted.socket = await SocketUser(relay_server_b.url, muted.token).connect()
+    try:
+        here = sender.post(channel, "@here standup in 5")
+        everyone = sender.post(channel, "@channel release is out")
+        await online.socket.wait_for("notification", lambda n: n["message_id"] == everyone["id"])
+        # `everyone`'s notifications are committed together, before its push: the listing is complete.
+        by_user = {
+            party.id: {
+                n["message_id"]: n["kind"]
+                for n in party.http.get("/notifications").json()["notifications"]
+                if n["message_id"] in (here["id"], everyone["id"])
+            }
+            for party in (online, offline, muted)
+        }
+        assert by_user[online.id] == {here["id"]: "mention", everyone["id"]: "mention"}
+        assert by_user[offline.id] == {everyone["id"]: "mention"}
+        assert by_user[muted.id] == {}
+        assert [n["message_id"] for n in online.socket.events["notification"]] == [here["id"], everyone["id"]]
+        assert muted.socket.events["notification"] == []
+    finally:
+        for party in (online, muted):
+            await party.socket.close()
+        for party in (sender, online, offline, muted):
+            party.http.close()

@@ -1,10 +1,12 @@
 """One body for every 4xx: {"error": {"code", "message"}} (DESIGN §4a), and for the 503 of an
-unreachable database (a clean, retryable answer instead of a 500).
+unreachable database or S3 (a clean, retryable answer instead of a 500).
 
 Handlers here turn RelayError, FastAPI's validation errors and Starlette's HTTP errors (404 for an
 unknown route, 405, malformed JSON) into that body, so clients and schemathesis see one shape.
 """
 
+from botocore.exceptions import ConnectionError as StorageConnectionError
+from botocore.exceptions import HTTPClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -76,6 +78,19 @@ def install_error_handlers(api: FastAPI) -> None:
 
     for error_class in UNAVAILABLE_ERRORS:
         api.add_exception_handler(error_class, unavailable)
+
+    async def storage_unavailable(_request: Request, _error: Exception) -> JSONResponse:
+        # botocore's connect/read failures (refused, reset, timed out) after its own retries. An
+        # answer from S3 (ClientError) is not an outage and keeps its 500.
+        return error_response(
+            503,
+            "storage_unavailable",
+            "file storage is unreachable; your upload is kept as it is, retry shortly",
+            {"Retry-After": "5"},
+        )
+
+    for error_class in (StorageConnectionError, HTTPClientError):
+        api.add_exception_handler(error_class, storage_unavailable)
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -106,9 +106,15 @@ async def edit_message(
 
 @router.delete("/{message_id}", responses=responses(403))
 async def delete_message(
-    channel_id: ChannelIdPath, message_id: MessageIdPath, session: DbSession, user: CurrentUser, hub: HubDep
+    channel_id: ChannelIdPath,
+    message_id: MessageIdPath,
+    session: DbSession,
+    user: CurrentUser,
+    hub: HubDep,
+    runtime: RuntimeDep,
 ) -> MessageOut:
-    """Delete one's own message, leaving a tombstone so sequences have no holes."""
+    """Delete one's own message and its files, leaving a tombstone so sequences have no holes."""
     message = await messages.delete_message(session, user.user_id, channel_id, message_id)
+    runtime.object_sweeper.wake()  # the files' objects were scheduled for removal with the tombstone
     await hub.message_event("message:deleted", message)
     return MessageOut.model_validate(message)

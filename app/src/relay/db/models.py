@@ -142,3 +142,21 @@ class NotificationPreferences(Base):
     dnd: Mapped[bool] = mapped_column(Boolean, server_default="false")
     # Kinds still pushed while do-not-disturb is on (e.g. ["dm"]).
     dnd_allow: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")
+
+
+class NotificationOutbox(Base):
+    """A stored message whose notifications are not produced yet (migration 0007): any replica drains it."""
+
+    __tablename__ = "notification_outbox"
+
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ObjectDeletion(Base):
+    """An object key to remove from the uploads bucket, kept until S3 confirms (migration 0007)."""
+
+    __tablename__ = "object_deletions"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

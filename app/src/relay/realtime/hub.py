@@ -27,7 +27,7 @@ class Hub:
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
         self.sio, self.rooms, self.presence, self._sessions = sio, rooms, presence, sessions
-        self.notifier = Notifier(sessions, self._emit)
+        self.notifier = Notifier(sessions, self._emit, presence.online)
 
     async def _emit(self, event: str, data: dict[str, Any], room: str | list[str]) -> None:
         # When Redis is down, AsyncRedisManager logs and drops the cross-replica copy (local sockets
@@ -37,7 +37,7 @@ class Hub:
     async def message_created(self, message: dict[str, Any], *, lost_attachments: list[str] = ()) -> None:
         record_message_sent()
         await self.message_event("message:new", message)
-        self.notifier.message_created(message)  # after the commit and the broadcast, off the ack path
+        self.notifier.message_created(message)  # wakes the outbox drain, off the ack path
         if lost_attachments:
             await self.notifier.notify(
                 message["author_id"],

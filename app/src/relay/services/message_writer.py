@@ -5,6 +5,10 @@ by seq, see migration 0002), and each commit waits for a WAL flush. Without batc
 firing at once queue ten flushes; here the first send to a channel starts a writer, sends arriving
 while it runs join the next batch, and each batch is one call of relay_post_messages: one round trip,
 one flush. A lone send is written at once (a batch of one), so batching adds no latency.
+
+The same statement adds each new message to `notification_outbox` (migration 0007): the message and
+its pending notification work commit together, so no replica's death between the ack and the
+notifications can lose them (relay.realtime.notifier drains the outbox).
 """
 
 import asyncio
@@ -15,7 +19,13 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 MAX_BATCH = 200
-_POST_BATCH = text("SELECT * FROM relay_post_messages(:channel_id, CAST(:items AS jsonb))")
+_POST_BATCH = text(
+    """
+    WITH posted AS (SELECT * FROM relay_post_messages(:channel_id, CAST(:items AS jsonb))),
+         queued AS (INSERT INTO notification_outbox (message_id) SELECT id FROM posted WHERE created)
+    SELECT * FROM posted
+    """
+)
 
 
 @dataclass

@@ -8,10 +8,10 @@ per-channel sequence without holes, so a client that keeps the last seq it saw c
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relay.db.models import Membership, Message
+from relay.db.models import Attachment, Membership, Message, ObjectDeletion
 from relay.errors import RelayError, not_found
 from relay.services import uploads
 from relay.services.channels import member_channel
@@ -197,10 +197,17 @@ async def edit_message(
 async def delete_message(
     session: AsyncSession, user_id: str, channel_id: str, message_id: str
 ) -> dict[str, Any]:
-    """Leave a tombstone (empty body, deleted_at, no files) so the channel's sequence keeps no holes."""
+    """Leave a tombstone (empty body, deleted_at, no files) so the channel's sequence keeps no holes.
+
+    The files go with it: their keys are scheduled for removal from S3 in the same transaction
+    (relay.services.object_sweeper), and the attachments are forgotten.
+    """
     message = await _own_message(session, user_id, channel_id, message_id)
     if message.deleted_at is None:
         message.body, message.deleted_at = "", func.now()
+        files = select(Attachment.key).where(Attachment.message_id == message_id)
+        await session.execute(insert(ObjectDeletion).from_select(["key"], files))
+        await session.execute(delete(Attachment).where(Attachment.message_id == message_id))
         await session.commit()
         await session.refresh(message)
     return payload(message)

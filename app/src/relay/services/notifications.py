@@ -5,13 +5,15 @@ Rules for a new message, per member other than the author (the channel's level d
 - muted channel: only a direct `@user` mention (if mentions are on);
 - level `none`: nothing;
 - otherwise the first that applies: direct `@user` mention (kind `mention`, if mentions are on),
-  a reply to one of the user's messages (`reply`), `@channel`/`@here` (`mention`, if mentions are
-  on), and with level `all` any message (`message`).
+  a reply to one of the user's messages (`reply`), `@channel` or, for a member online at that
+  moment (a live socket on any replica, relay.realtime.presence), `@here` (`mention`, if mentions
+  are on), and with level `all` any message (`message`).
 Do-not-disturb (the preference, or the status `dnd`) stores the notification but pushes it live
-only for the kinds in `dnd_allow`. `@here` counts as `@channel`: presence is not consulted.
+only for the kinds in `dnd_allow`.
 """
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +31,9 @@ LEVELS = ("all", "mentions", "none")
 DEFAULT_LEVEL = "mentions"
 PREVIEW_CHARS = 140
 _MENTION = re.compile(r"(?<![\w@])@([\w.\-]+)")
-EVERYONE = frozenset({"channel", "here"})
+CHANNEL, HERE = "channel", "here"
+# Which of the given users have a live socket now (PresenceTracker.online).
+Online = Callable[[list[str]], Awaitable[set[str]]]
 
 
 def mentions(body: str) -> set[str]:
@@ -47,9 +51,12 @@ class Recipient:
     dnd_allow: tuple[str, ...]
 
 
-def kind_for(recipient: Recipient, *, is_dm: bool, named: set[str], parent_author: str | None) -> str | None:
+def kind_for(
+    recipient: Recipient, *, is_dm: bool, named: set[str], parent_author: str | None, online: bool
+) -> str | None:
     """The kind of notification `recipient` gets for a message, or None (module docstring)."""
     direct = recipient.user_id in named and recipient.mentions
+    everyone = CHANNEL in named or (HERE in named and online)
     if is_dm:
         return "dm" if recipient.dm else None
     if recipient.muted:
@@ -60,7 +67,7 @@ def kind_for(recipient: Recipient, *, is_dm: bool, named: set[str], parent_autho
         return "mention"
     if parent_author == recipient.user_id:
         return "reply"
-    if named & EVERYONE and recipient.mentions:
+    if everyone and recipient.mentions:
         return "mention"
     return "message" if recipient.level == "all" else None
 
@@ -105,9 +112,11 @@ def _text(kind: str, message: dict[str, Any], channel_name: str) -> str:
 
 
 async def for_message(
-    session: AsyncSession, message: dict[str, Any]
+    session: AsyncSession, message: dict[str, Any], online: Online
 ) -> list[tuple[str, dict[str, Any], bool]]:
     """Store the notifications a new message causes; returns (user id, notification, push live).
+
+    Presence is asked only for an `@here`, and only about the channel's members.
 
     ON CONFLICT keeps one per user and message, so a message processed twice notifies once.
     """
@@ -120,9 +129,15 @@ async def for_message(
         return []
     named = mentions(message["body"])
     planned: dict[str, tuple[str, bool]] = {}
-    for recipient in await recipients(session, message["channel_id"], message["author_id"]):
+    members = await recipients(session, message["channel_id"], message["author_id"])
+    present = await online([r.user_id for r in members]) if HERE in named else set()
+    for recipient in members:
         kind = kind_for(
-            recipient, is_dm=context.kind == "dm", named=named, parent_author=context.parent_author
+            recipient,
+            is_dm=context.kind == "dm",
+            named=named,
+            parent_author=context.parent_author,
+            online=recipient.user_id in present,
         )
         if kind is not None:
             planned[recipient.user_id] = (kind, pushed(recipient, kind))
