@@ -62,12 +62,14 @@ async def receive_skipping_pings(socket: ClientConnection) -> str | bytes:
     return frame
 
 
-async def closed(socket: ClientConnection) -> bool:
-    """True once the server closes the websocket (frames before the close are drained)."""
+async def closed(socket: ClientConnection, *, answer_pings: bool = True) -> bool:
+    """True once the server closes the websocket; pings are answered, so that the close has
+    another cause than a ping timeout (unless the test is about that)."""
     try:
         async with asyncio.timeout(WAIT):
-            async for _frame in socket:
-                pass
+            async for frame in socket:
+                if frame == "2" and answer_pings:
+                    await socket.send("3")
     except websockets.ConnectionClosed:
         pass
     return True
