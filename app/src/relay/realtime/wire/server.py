@@ -167,7 +167,7 @@ class WireServer:
             ping_timeout=config.ping_timeout,
             max_buffer=config.max_buffer,
             on_message=self.on_engine_message,
-            on_close=self._session_closed,
+            on_close=self.session_closed,
         )
         session.environ = environ_of(request, connection.peer)
         session.deadlines.append(
@@ -181,7 +181,8 @@ class WireServer:
         if not self._by_session.get(session.sid):
             session.close(CONNECT_TIMEOUT)
 
-    def _session_closed(self, session: EngineSession, reason: str) -> None:
+    def session_closed(self, session: EngineSession, reason: str) -> None:
+        """An Engine.IO session ended: its sockets disconnect with the session's reason."""
         self.sessions.pop(session.sid, None)
         self._partial.pop(session.sid, None)
         for socket in list(self._by_session.pop(session.sid, {}).values()):
