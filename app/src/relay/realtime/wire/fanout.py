@@ -1,5 +1,9 @@
 """Broadcasts across replicas: one Redis PUBLISH per broadcast, delivered by every other replica.
 
+Publishes leave in the order the broadcasts were made: one writer task sends whatever queued since
+its last round trip as one pipeline (still one PUBLISH per broadcast), so concurrent handlers
+neither reorder a room's events on other replicas nor pay a round trip each.
+
 The message carries the Socket.IO packet already encoded (text and any attachments), the target
 rooms and the sids to skip, so a receiving replica hands it to `WireServer.deliver` as it is: it
 encodes the frame once for its members and never parses the event. Room membership itself stays
@@ -27,6 +31,9 @@ class RedisFanout:
         self._server, self._redis, self._channel = server, redis, channel
         self._origin = uuid.uuid4().hex
         self._listener: asyncio.Task | None = None
+        self._writer: asyncio.Task | None = None
+        self._outbox: list[str] = []
+        self._queued = asyncio.Event()
         self.subscribed = asyncio.Event()
         server.fanout = self
 
@@ -37,20 +44,39 @@ class RedisFanout:
         message = {"o": self._origin, "n": namespace, "r": rooms, "s": skip, "t": text}
         if attachments:
             message["a"] = [base64.b64encode(part).decode("ascii") for part in attachments]
-        try:
-            await self._redis.publish(self._channel, json.dumps(message, separators=(",", ":")))
-        except (RedisError, OSError) as error:
-            # Members on other replicas miss it live and catch up with ?after=N (DESIGN §4 delivery).
-            record_socket_delivery_failure()
-            log.warning("broadcast not published to other replicas: %s", error)
+        self._outbox.append(json.dumps(message, separators=(",", ":")))
+        self._queued.set()
 
     def start(self) -> None:
         self._listener = asyncio.ensure_future(self._listen())
+        self._writer = asyncio.ensure_future(self._write())
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        tasks = [task for task in (self._listener, self._writer) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._outbox:
+            await self._send(self._outbox)  # what queued before the stop still goes out
+
+    async def _write(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            batch, self._outbox = self._outbox, []
+            await self._send(batch)
+
+    async def _send(self, batch: list[str]) -> None:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for message in batch:
+                    pipe.publish(self._channel, message)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            # Members on other replicas miss these live and catch up with ?after=N (DESIGN §4 delivery).
+            for _message in batch:
+                record_socket_delivery_failure()
+            log.warning("%d broadcast(s) not published to other replicas: %s", len(batch), error)
 
     async def _listen(self) -> None:
         """Deliver other replicas' broadcasts; resubscribes after Redis outages until cancelled."""

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from relay.realtime.wire.server import WireServer
 
 log = logging.getLogger(__name__)
+# The limits relay.http_protocol puts on uvicorn (issue 7), and haproxy's: a request head of at most
+# 16 KiB (else 431), a request read within WireConfig.request_timeout (10 s) of the connection
+# opening or going idle (else 408).
+MAX_HEAD_BYTES = 16 * 1024
 REASONS = {
     200: "OK",
     204: "No Content",
@@ -61,6 +65,10 @@ class WireConnection(asyncio.Protocol):
         self._session: session.EngineSession | None = None  # the websocket's session
         self._probing = False
         self._closing = False
+        self._head_bytes = 0  # of the request being read, from the parser's callbacks
+        self._raw_head_bytes = 0  # of the reads that ended inside that request's head
+        self._in_head = True
+        self._deadline: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -71,6 +79,7 @@ class WireConnection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
+        self._arm_deadline()
 
     def data_received(self, data: bytes) -> None:
         if self._frames is not None:
@@ -80,10 +89,23 @@ class WireConnection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             self._upgrade(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserError:
             self._respond(400, _error("bad_request", "malformed HTTP request"), close=True)
+            return
+        if self._in_head:  # a read that ends inside the head: all of it is head
+            self._raw_head_bytes += len(data)
+            if max(self._raw_head_bytes, self._head_bytes) > MAX_HEAD_BYTES:
+                self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        """httptools hands a header over only once it is whole: raw reads and callbacks both count."""
+        if not self.transport.is_closing():
+            limit = f"request line and headers exceed {MAX_HEAD_BYTES} bytes"
+            self._respond(431, _error("headers_too_large", limit), close=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_deadline()
         if self._holding is not None:
             self._holding.poll_lost(self)
         current = self._session
@@ -100,11 +122,14 @@ class WireConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        self._head_bytes += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
         self._request.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         parsed = httptools.parse_url(self._url)
         request = self._request
         request.method = self._parser.get_method().decode("ascii")
@@ -119,6 +144,12 @@ class WireConnection(asyncio.Protocol):
             request.body += body
 
     def on_message_complete(self) -> None:
+        self._disarm_deadline()
+        head_bytes = self._head_bytes
+        self._in_head, self._head_bytes, self._raw_head_bytes = True, 0, 0
+        if head_bytes > MAX_HEAD_BYTES:
+            self._refuse_head()
+            return
         if self._parser.should_upgrade():
             return  # answered from the HttpParserUpgrade that follows
         if self._holding is not None:
@@ -237,10 +268,33 @@ class WireConnection(asyncio.Protocol):
         self.transport.write(b"".join(head) + b"\r\n" + body)
         if close:
             self.transport.close()
+        elif self._holding is None:
+            self._arm_deadline()  # idle until the next request: it must come within the limit
+
+    def _arm_deadline(self) -> None:
+        self._disarm_deadline()
+        self._deadline = asyncio.get_running_loop().call_later(
+            self.server.config.request_timeout, self._timed_out
+        )
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self) -> None:
+        self._deadline = None
+        if self._frames is None and self._holding is None and not self.transport.is_closing():
+            if self._head_bytes or self._raw_head_bytes:
+                self._respond(408, _error("request_timeout", "request not received in time"), close=True)
+            else:
+                self.transport.close()  # an idle keep-alive connection
 
     # -- websocket -------------------------------------------------------------------------
 
     def _upgrade(self, rest: bytes) -> None:
+        if self.transport.is_closing():
+            return  # refused already (an oversize head)
         request = self._request
         headers = request.headers
         server = self.server

@@ -38,6 +38,7 @@ class WireConfig:
     max_payload: int = 65_536  # DESIGN §4: 64 KiB per message, polling body or websocket message
     max_buffer: int = 1_048_576  # unsent bytes per connection before it counts as a slow consumer
     connect_timeout: float = 45  # sessions that never complete a Socket.IO CONNECT
+    request_timeout: float = 10  # an HTTP request's head and body, as haproxy and relay.http_protocol
     allowed_origins: frozenset[str] | None = frozenset()  # None: any origin (conformance mode only)
     namespaces: frozenset[str] = frozenset({sio.DEFAULT_NAMESPACE})
 
