@@ -37,6 +37,9 @@ class WireConfig:
     ping_timeout: float = 60
     max_payload: int = 65_536  # DESIGN §4: 64 KiB per message, polling body or websocket message
     max_buffer: int = 1_048_576  # unsent bytes per connection before it counts as a slow consumer
+    # The kernel's send buffer per connection (SO_SNDBUF). Left to autotuning it grows to megabytes,
+    # and a stalled reader's backlog would sit there unseen instead of reaching max_buffer.
+    send_buffer: int = 262_144
     connect_timeout: float = 45  # sessions that never complete a Socket.IO CONNECT
     request_timeout: float = 10  # an HTTP request's head and body, as haproxy and relay.http_protocol
     allowed_origins: frozenset[str] | None = frozenset()  # None: any origin (conformance mode only)
