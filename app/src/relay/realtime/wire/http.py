@@ -30,8 +30,10 @@ REASONS = {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    408: "Request Timeout",
     413: "Payload Too Large",
     429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
 }
 CORS_METHODS = b"GET, POST, OPTIONS"
 
@@ -136,16 +138,30 @@ class WireConnection(asyncio.Protocol):
         request.method = self._parser.get_method().decode("ascii")
         request.path = parsed.path.decode("latin-1")
         request.query = urllib.parse.parse_qs((parsed.query or b"").decode("latin-1"))
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.server.config.max_payload:
+            self.on_body(b"\0" * (self.server.config.max_payload + 1))  # refused before it is sent
 
     def on_body(self, body: bytes) -> None:
         request = self._request
-        if len(request.body) + len(body) > self.server.config.max_payload:
-            request.too_large = True
-        elif not request.too_large:
+        if request.too_large or self.transport.is_closing():
+            return
+        if len(request.body) + len(body) <= self.server.config.max_payload:
             request.body += body
+            return
+        # Refused at once: a chunked body has no length to check up front, and the client may stop
+        # sending just past the limit to read the answer.
+        request.too_large = True
+        found = self.server.sessions.get(request.arg("sid") or "")
+        if found is not None:
+            found.close(session.OVERSIZE)
+        limit = self.server.config.max_payload
+        self._respond(413, _error("payload_too_large", f"request body exceeds {limit} bytes"), close=True)
 
     def on_message_complete(self) -> None:
         self._disarm_deadline()
+        if self.transport.is_closing():
+            return
         head_bytes = self._head_bytes
         self._in_head, self._head_bytes, self._raw_head_bytes = True, 0, 0
         if head_bytes > MAX_HEAD_BYTES:
@@ -202,16 +218,6 @@ class WireConnection(asyncio.Protocol):
                 self._holding = None
                 self._respond(400, _error("bad_request", "overlapping polls closed the session"), cors)
         elif request.method == "POST":
-            if request.too_large:
-                found.close(session.OVERSIZE)
-                limit = server.config.max_payload
-                self._respond(
-                    413,
-                    _error("payload_too_large", f"polling payload exceeds {limit} bytes"),
-                    cors,
-                    close=True,
-                )
-                return
             problem = found.receive_payload(bytes(request.body))
             if problem is not None:
                 self._respond(400, _error("bad_request", problem), cors)
