@@ -94,7 +94,7 @@ class WireConnection(asyncio.Protocol):
             self._upgrade(data[upgrade.args[0] :])
             return
         except httptools.HttpParserError:
-            self._respond(400, _error("bad_request", "malformed HTTP request"), close=True)
+            self.respond(400, _error("bad_request", "malformed HTTP request"), close=True)
             return
         if self._in_head:  # a read that ends inside the head: all of it is head
             self._raw_head_bytes += len(data)
@@ -105,7 +105,7 @@ class WireConnection(asyncio.Protocol):
         """httptools hands a header over only once it is whole: raw reads and callbacks both count."""
         if not self.transport.is_closing():
             limit = f"request line and headers exceed {MAX_HEAD_BYTES} bytes"
-            self._respond(431, _error("headers_too_large", limit), close=True)
+            self.respond(431, _error("headers_too_large", limit), close=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_deadline()
@@ -156,7 +156,7 @@ class WireConnection(asyncio.Protocol):
         if found is not None:
             found.close(session.OVERSIZE)
         limit = self.server.config.max_payload
-        self._respond(413, _error("payload_too_large", f"request body exceeds {limit} bytes"), close=True)
+        self.respond(413, _error("payload_too_large", f"request body exceeds {limit} bytes"), close=True)
 
     def on_message_complete(self) -> None:
         self._disarm_deadline()
@@ -179,15 +179,15 @@ class WireConnection(asyncio.Protocol):
     def _handle(self, request: Request) -> None:
         server = self.server
         if request.path.rstrip("/") != server.config.path:
-            self._respond(404, _error("not_found", "no such path on the socket listener"))
+            self.respond(404, _error("not_found", "no such path on the socket listener"))
             return
         origin = request.headers.get("origin")
         if origin is not None and not server.origin_allowed(origin):
-            self._respond(403, _error("origin_not_allowed", f"origin {origin} is not allowed"))
+            self.respond(403, _error("origin_not_allowed", f"origin {origin} is not allowed"))
             return
         cors = _cors_headers(origin)
         if request.method == "OPTIONS":
-            self._respond(
+            self.respond(
                 204,
                 b"",
                 [
@@ -199,32 +199,32 @@ class WireConnection(asyncio.Protocol):
             return
         problem = _check_query(request, "polling")
         if problem is not None:
-            self._respond(400, _error("bad_request", problem), cors)
+            self.respond(400, _error("bad_request", problem), cors)
             return
         sid = request.arg("sid")
         if sid is None:
             if request.method != "GET":
-                self._respond(400, _error("bad_request", "a session starts with a GET"), cors)
+                self.respond(400, _error("bad_request", "a session starts with a GET"), cors)
                 return
             server.admit(self, request, self._open_polling)
             return
         found = server.sessions.get(sid)
         if found is None or found.websocket is not None:
-            self._respond(400, _error("unknown_session", "session id unknown or upgraded"), cors)
+            self.respond(400, _error("unknown_session", "session id unknown or upgraded"), cors)
             return
         if request.method == "GET":
             self._holding, self._holding_cors = found, cors  # until the session answers
             if found.poll(self) is not None:
                 self._holding = None
-                self._respond(400, _error("bad_request", "overlapping polls closed the session"), cors)
+                self.respond(400, _error("bad_request", "overlapping polls closed the session"), cors)
         elif request.method == "POST":
             problem = found.receive_payload(bytes(request.body))
             if problem is not None:
-                self._respond(400, _error("bad_request", problem), cors)
+                self.respond(400, _error("bad_request", problem), cors)
                 return
-            self._respond(200, b"ok", cors, content_type=b"text/html")
+            self.respond(200, b"ok", cors, content_type=b"text/html")
         else:
-            self._respond(
+            self.respond(
                 400, _error("bad_request", f"method {request.method} is not used by Engine.IO"), cors
             )
 
@@ -233,14 +233,14 @@ class WireConnection(asyncio.Protocol):
             return
         opened = self.server.open_session(request, self, upgrades=["websocket"])
         body = eio.handshake(opened.sid, upgrades=["websocket"], **self.server.handshake_settings())
-        self._respond(200, body.encode(), _cors_headers(request.headers.get("origin")))
+        self.respond(200, body.encode(), _cors_headers(request.headers.get("origin")))
 
     def respond_poll(self, body: bytes) -> None:
         """Called by the session: the held GET's answer; then serve what queued behind it."""
         self._holding = None
         if self.transport.is_closing():
             return
-        self._respond(200, body, self._holding_cors)
+        self.respond(200, body, self._holding_cors)
         waiting, self._waiting = self._waiting, []
         for request in waiting:
             if self._holding is not None:
@@ -248,7 +248,7 @@ class WireConnection(asyncio.Protocol):
             else:
                 self._handle(request)
 
-    def _respond(
+    def respond(
         self,
         status: int,
         body: bytes,
@@ -293,7 +293,7 @@ class WireConnection(asyncio.Protocol):
         self._deadline = None
         if self._frames is None and self._holding is None and not self.transport.is_closing():
             if self._head_bytes or self._raw_head_bytes:
-                self._respond(408, _error("request_timeout", "request not received in time"), close=True)
+                self.respond(408, _error("request_timeout", "request not received in time"), close=True)
             else:
                 self.transport.close()  # an idle keep-alive connection
 
@@ -316,7 +316,7 @@ class WireConnection(asyncio.Protocol):
             problem = _check_query(request, "websocket")
         origin = headers.get("origin")
         if problem is None and origin is not None and not server.origin_allowed(origin):
-            self._respond(403, _error("origin_not_allowed", f"origin {origin} is not allowed"), close=True)
+            self.respond(403, _error("origin_not_allowed", f"origin {origin} is not allowed"), close=True)
             return
         sid = request.arg("sid")
         found = server.sessions.get(sid) if sid is not None else None
@@ -327,7 +327,7 @@ class WireConnection(asyncio.Protocol):
         ):
             problem = "session id unknown, upgraded or already probing"
         if problem is not None:
-            self._respond(400, _error("bad_request", problem), close=True)
+            self.respond(400, _error("bad_request", problem), close=True)
             return
         if found is None:
             server.admit(self, request, lambda admitted: self._open_websocket(admitted, rest))

@@ -157,7 +157,7 @@ class WireServer:
         body = json.dumps(
             {"error": {"code": "rate_limited", "message": "too many socket handshakes from this address"}}
         )
-        connection._respond(
+        connection.respond(
             429, body.encode(), [(b"retry-after", str(max(1, round(retry_after))).encode())], close=True
         )
 
