@@ -210,7 +210,7 @@ class WireConnection(asyncio.Protocol):
             return
         found = server.sessions.get(sid)
         if found is None or found.websocket is not None:
-            self.respond(400, _error("unknown_session", "session id unknown or upgraded"), cors)
+            self.respond(400, _error("unknown_session", "Invalid session: unknown, closed or upgraded"), cors)
             return
         if request.method == "GET":
             self._holding, self._holding_cors = found, cors  # until the session answers
