@@ -61,7 +61,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         access_log=False,  # one access line per request comes from the edge middleware, query strings never
         timeout_graceful_shutdown=10,
     )
-    DrainingServer(config, drain=drain, drain_seconds=settings.drain_seconds).run()
+    DrainingServer(
+        config,
+        drain=drain,
+        drain_seconds=settings.drain_seconds,
+        before_shutdown=None if native is None else native.close_sockets,
+    ).run()
     return 0
 
 

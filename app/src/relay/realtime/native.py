@@ -124,9 +124,13 @@ class NativeSocketServer:
         if settings.socket_port is not None:
             await self.wire.listen(settings.host, settings.socket_port)
 
-    async def stop(self) -> None:
-        await self._fanout.stop()
+    async def close_sockets(self) -> None:
+        """At shutdown, with uvicorn's own connections: clients reconnect to another replica."""
         await self.wire.close()
+
+    async def stop(self) -> None:
+        await self.wire.close()
+        await self._fanout.stop()
 
     def sniffing_protocol(self) -> Callable[..., asyncio.Protocol]:
         """uvicorn's `http=` for the main port: /api/socketio connections go to this server."""

@@ -129,15 +129,20 @@ class WireServer:
         self._servers.append(listener)
         return listener
 
-    async def close(self) -> None:
+    async def close(self, *, grace: float = 5) -> None:
+        """Stop listening and close every session; handlers already running (the disconnect
+        handlers the closes start, an event being stored) get `grace` seconds to finish."""
         for listener in self._servers:
             listener.close()
         for session in list(self.sessions.values()):
             session.close(SERVER_DISCONNECT)
         for listener in self._servers:
             await listener.wait_closed()
-        for task in list(self._tasks):
-            task.cancel()
+        self._servers.clear()
+        if self._tasks:
+            _done, late = await asyncio.wait(list(self._tasks), timeout=grace)
+            for task in late:
+                task.cancel()
 
     # -- Engine.IO sessions ----------------------------------------------------------------
 
