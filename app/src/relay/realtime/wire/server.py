@@ -70,7 +70,6 @@ class Socket:
     sid: str
     namespace: str
     session: EngineSession
-    data: dict[str, Any]
 
 
 class Outgoing:
@@ -248,7 +247,7 @@ class WireServer:
                 self._spawn(self._event(socket, handler, packet))
 
     async def _connect(self, session: EngineSession, namespace: str, auth: Any) -> None:
-        socket = Socket(secrets.token_urlsafe(15), namespace, session, {})
+        socket = Socket(secrets.token_urlsafe(15), namespace, session)
         handlers = self._handlers[namespace]
         self.sockets[socket.sid] = socket
         self._by_session[session.sid][namespace] = socket
@@ -324,9 +323,6 @@ class WireServer:
         socket = self.sockets.get(sid)
         return self.rooms[socket.namespace].of(sid) if socket is not None else set()
 
-    def session_data(self, sid: str) -> dict[str, Any]:
-        return self.sockets[sid].data
-
     async def emit(
         self,
         event: str,
@@ -335,15 +331,14 @@ class WireServer:
         to: str | list[str] | None = None,
         skip_sid: str | list[str] | None = None,
         namespace: str = sio.DEFAULT_NAMESPACE,
-        local: bool = False,
     ) -> int:
-        """Send to a sid, a room or rooms, on every replica unless `local`; returns local deliveries."""
+        """Send to a sid, a room or rooms (everyone when none), on every replica; returns local deliveries."""
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         packets = sio.encode(sio.EVENT, [event, *args], namespace=namespace)
         rooms = [to] if isinstance(to, str) else list(to or [])
         skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
         delivered = self.deliver(namespace, rooms, skip, packets)
-        if not local and self.fanout is not None and not (len(rooms) == 1 and rooms[0] in self.sockets):
+        if self.fanout is not None and not (len(rooms) == 1 and rooms[0] in self.sockets):
             await self.fanout.publish(namespace, rooms, skip, packets)
         return delivered
 
