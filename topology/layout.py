@@ -19,6 +19,13 @@ UPLOADS_BUCKET = "relay-uploads"
 DATABASE_NAME = "relay"
 OWNER_ROLE = "relay_owner"
 APP_ROLE = "relay_app"
+# With RELAY_SOCKET_SERVER=native, each replica's socket listener is on its port + this offset, and
+# haproxy routes /api/socketio there by path (issue 13).
+SOCKET_PORT_OFFSET = 100
+
+
+def native_sockets() -> bool:
+    return os.environ.get("RELAY_SOCKET_SERVER") == "native"
 
 
 def _port_from_env(variable: str, default: int) -> int:
@@ -78,6 +85,10 @@ class Ports:
 
     def replica_ports(self) -> dict[str, int]:
         return dict(zip(REPLICA_NAMES, self.replicas, strict=True))
+
+    def socket_ports(self) -> dict[str, int]:
+        """Each replica's native socket listener (RELAY_SOCKET_PORT), used when native_sockets()."""
+        return {name: port + SOCKET_PORT_OFFSET for name, port in self.replica_ports().items()}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from topology.layout import Layout
+from topology.layout import SOCKET_PORT_OFFSET, Layout, native_sockets
 
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 10.0
@@ -60,6 +60,8 @@ class Supervisor:
 
     def _start(self, replica: Replica) -> None:
         env = {**os.environ, "RELAY_REPLICA_ID": replica.name}
+        if native_sockets():  # the socket path's own listener, where haproxy routes it
+            env["RELAY_SOCKET_PORT"] = str(replica.port + SOCKET_PORT_OFFSET)
         with self.layout.log_file(f"replica-{replica.name}").open("ab") as out:
             replica.process = subprocess.Popen(  # noqa: S603  # fixed argv
                 [self.relay, "serve", "--host", "127.0.0.1", "--port", str(replica.port)],

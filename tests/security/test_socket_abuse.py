@@ -147,7 +147,7 @@ async def test_valid_polling_post_is_still_accepted(relay) -> None:
         sid = await open_polling_session(client)
         response = await client.post(SOCKETIO, params=polling(sid), content=b'40{"token":"x"}')
         assert response.status_code == 200
-        assert response.text == "OK"
+        assert response.text.lower() == "ok"  # python-engineio says OK, the protocol suite ok
         answer = await client.get(SOCKETIO, params=polling(sid))
         assert answer.text.startswith("44"), answer.text  # connect_error: the token is refused
 

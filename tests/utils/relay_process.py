@@ -42,6 +42,8 @@ def relay_environment(
         # suite raises the per-IP handshake budget (tests/security/ checks the default one).
         "RELAY_RATE_HANDSHAKES_PER_SECOND": "1000",
         "RELAY_RATE_HANDSHAKES_BURST": "1000",
+        # The suites run against either socket server (issue 13): RELAY_SOCKET_SERVER=native picks ours.
+        "RELAY_SOCKET_SERVER": os.environ.get("RELAY_SOCKET_SERVER", "python-socketio"),
     }
 
 

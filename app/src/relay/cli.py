@@ -14,7 +14,7 @@ from relay.db.migrate import run_migrations
 from relay.errors import RelayError
 from relay.http_protocol import LimitedHttpToolsProtocol
 from relay.lifecycle import Drain, DrainingServer
-from relay.main import create_app
+from relay.main import create_app_and_socket_server
 from relay.services import export
 from relay.settings import Settings, load_settings
 from relay.storage import Storage
@@ -43,13 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     drain = Drain()
+    app, native = create_app_and_socket_server(settings, drain=drain)
     config = uvicorn.Config(
-        create_app(settings, drain=drain),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         workers=1,  # long-polling needs every request of a session in one process (STYLE.md §2.6)
         loop="uvloop",
-        http=LimitedHttpToolsProtocol,  # httptools with header size and read-time limits (issue 7)
+        # httptools with header size and read-time limits (issue 7); with the native socket server,
+        # /api/socketio connections are handed to it first.
+        http=LimitedHttpToolsProtocol if native is None else native.sniffing_protocol(),
         ws_per_message_deflate=False,  # halves throughput when on (DESIGN §4 performance notes)
         proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
         server_header=False,
@@ -58,7 +61,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         access_log=False,  # one access line per request comes from the edge middleware, query strings never
         timeout_graceful_shutdown=10,
     )
-    DrainingServer(config, drain=drain, drain_seconds=settings.drain_seconds).run()
+    DrainingServer(
+        config,
+        drain=drain,
+        drain_seconds=settings.drain_seconds,
+        before_shutdown=None if native is None else native.close_sockets,
+    ).run()
     return 0
 
 

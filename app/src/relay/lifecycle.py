@@ -3,6 +3,7 @@ balancers take the replica out of rotation, and only then does uvicorn stop (SER
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from types import FrameType
 
 import uvicorn
@@ -14,10 +15,25 @@ class Drain:
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, *, drain: Drain, drain_seconds: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        drain: Drain,
+        drain_seconds: float,
+        before_shutdown: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(config)
         self._drain, self._drain_seconds = drain, drain_seconds
+        self._before_shutdown = before_shutdown
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def shutdown(self, sockets=None) -> None:
+        # Connections uvicorn does not own (the native socket server's) close when uvicorn starts
+        # closing its own, so their clients move to another replica as soon as websockets here do.
+        if self._before_shutdown is not None:
+            await self._before_shutdown()
+        await super().shutdown(sockets)
 
     async def serve(self, sockets=None) -> None:
         self._loop = asyncio.get_running_loop()

@@ -40,6 +40,7 @@ from relay.lifecycle import Drain
 from relay.middleware import build_middleware_stack
 from relay.ratelimit import RateLimiter
 from relay.realtime.hub import Hub
+from relay.realtime.native import NativeSocketServer
 from relay.realtime.server import create_socket_app, create_socket_server
 from relay.runtime import Runtime
 from relay.services.message_writer import MessageWriter
@@ -99,6 +100,9 @@ def _build_runtime(settings: Settings) -> Runtime:
 def _lifespan(runtime: Runtime, hub: Hub):
     @contextlib.asynccontextmanager
     async def lifespan(_api: FastAPI) -> AsyncIterator[None]:
+        native = hub.sio if isinstance(hub.sio, NativeSocketServer) else None
+        if native is not None:
+            await native.start()
         tasks = [
             asyncio.create_task(hub.rooms.listen(), name="room-sync"),
             asyncio.create_task(
@@ -113,6 +117,8 @@ def _lifespan(runtime: Runtime, hub: Hub):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if native is not None:
+                await native.stop()
             await hub.notifier.drain()
             with contextlib.suppress(RedisError, OSError):
                 await hub.presence.release()
@@ -147,8 +153,17 @@ def create_api(runtime: Runtime, hub: Hub, drain: Drain) -> FastAPI:
 
 
 def create_app(settings: Settings, *, drain: Drain | None = None) -> ASGIApp:
+    return create_app_and_socket_server(settings, drain=drain)[0]
+
+
+def create_app_and_socket_server(
+    settings: Settings, *, drain: Drain | None = None
+) -> tuple[ASGIApp, NativeSocketServer | None]:
+    """The ASGI app, and the native socket server when RELAY_SOCKET_SERVER=native (its connections
+    on the main port are handed to it before uvicorn parses them: relay.cli passes its protocol)."""
     runtime = _build_runtime(settings)
     sio, hub = create_socket_server(runtime)
     api = create_api(runtime, hub, drain or Drain())
     inner = create_socket_app(sio, api, runtime)
-    return build_middleware_stack(inner, settings, runtime.redis)
+    native = sio if isinstance(sio, NativeSocketServer) else None
+    return build_middleware_stack(inner, settings, runtime.redis), native

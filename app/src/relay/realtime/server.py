@@ -1,4 +1,5 @@
-"""The Socket.IO server: one AsyncServer per process, fanned out across replicas through Redis."""
+"""The Socket.IO server: one per process (python-socketio's or the native one), fanned out across
+replicas through Redis."""
 
 import socketio
 from starlette.types import ASGIApp
@@ -7,6 +8,7 @@ from relay.realtime.engine import RelaySocketServer
 from relay.realtime.events import register_events
 from relay.realtime.fanout import RelayClientManager
 from relay.realtime.hub import Hub
+from relay.realtime.native import NativeSocketServer
 from relay.realtime.presence import PresenceTracker
 from relay.realtime.rooms import RoomSync
 from relay.realtime.transport_guard import TransportGuard
@@ -15,9 +17,27 @@ from relay.runtime import Runtime
 SOCKETIO_PATH = "api/socketio"
 
 
-def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
+def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer | NativeSocketServer, Hub]:
+    """The server RELAY_SOCKET_SERVER names, with the same handlers and hub on either."""
     settings = runtime.settings
-    sio = RelaySocketServer(
+    sio: socketio.AsyncServer | NativeSocketServer
+    if settings.socket_server == "native":
+        sio = NativeSocketServer(runtime)
+    else:
+        sio = _python_socketio_server(runtime)
+    hub = Hub(
+        sio,
+        RoomSync(sio, runtime.redis),
+        PresenceTracker(runtime.redis, settings.replica_id, ttl=settings.presence_ttl_seconds),
+        runtime.sessions,
+    )
+    register_events(sio, runtime, hub)
+    return sio, hub
+
+
+def _python_socketio_server(runtime: Runtime) -> socketio.AsyncServer:
+    settings = runtime.settings
+    return RelaySocketServer(
         async_mode="asgi",
         client_manager=RelayClientManager(settings.redis_url, channel="relay:socketio"),
         cors_allowed_origins=settings.allowed_origins,
@@ -29,18 +49,17 @@ def create_socket_server(runtime: Runtime) -> tuple[socketio.AsyncServer, Hub]:
         max_http_buffer_size=settings.max_body_bytes,
         connect_timeout=settings.socket_connect_timeout_seconds,
     )
-    hub = Hub(
-        sio,
-        RoomSync(sio, runtime.redis),
-        PresenceTracker(runtime.redis, settings.replica_id, ttl=settings.presence_ttl_seconds),
-        runtime.sessions,
-    )
-    register_events(sio, runtime, hub)
-    return sio, hub
 
 
-def create_socket_app(sio: socketio.AsyncServer, api: ASGIApp, runtime: Runtime) -> ASGIApp:
-    """Socket.IO at /api/socketio, FastAPI for everything else, behind the transport guard."""
+def create_socket_app(
+    sio: socketio.AsyncServer | NativeSocketServer, api: ASGIApp, runtime: Runtime
+) -> ASGIApp:
+    """Socket.IO at /api/socketio, FastAPI for everything else, behind the transport guard.
+
+    The native server is no ASGI app: its connections never reach the ASGI stack (native.py).
+    """
+    if isinstance(sio, NativeSocketServer):
+        return api
     app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path=SOCKETIO_PATH)
     return TransportGuard(
         app,
