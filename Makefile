@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps web bench preview deploy
+.PHONY: help venv system-deps test lint up down clean status token js-deps web bench loadtest preview deploy
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -17,6 +17,7 @@ help:
 	@echo "make status    what the local topology runs (pids, ports)"
 	@echo "make token USER=alice   print a session token for the local topology"
 	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
+	@echo "make loadtest URL=... SCENARIO=mixed USERS=50 DURATION=1m [SHAPE=ramp] [SLO=path]   locust run with the SLO gate"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
@@ -84,6 +85,16 @@ $(FANOUT_STAMP): loadtests/fanout/package.json loadtests/fanout/package-lock.jso
 
 bench: venv $(FANOUT_STAMP)
 	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
+
+# Locust, headless, with the SLO gate (loadtests/README.md). With SHAPE, USERS is the peak and DURATION
+# the total; LOADTEST_ARGS passes more options to loadtests/run.py (e.g. --processes 2).
+URL ?= https://localhost:8443
+SCENARIO ?= mixed
+USERS ?= 50
+DURATION ?= 1m
+loadtest: venv
+	$(BIN)/python -m loadtests.run --url "$(URL)" --scenario "$(SCENARIO)" --users "$(USERS)" \
+	  --duration "$(DURATION)" $(if $(SHAPE),--shape "$(SHAPE)") $(if $(SLO),--slo "$(SLO)") $(LOADTEST_ARGS)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
 test: venv system-deps js-deps web lint

@@ -9,10 +9,12 @@ failed request", since the SLO has its own failure tolerance).
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from locust.stats import StatsEntry
+
+if TYPE_CHECKING:  # importing locust monkey-patches the process (gevent): make loadtest must not
+    from locust.stats import StatsEntry
 
 DEFAULT_PATH = Path(__file__).with_name("slo.yaml")
 LIMITS = ("p95_ms", "p99_ms", "fail_ratio", "min_samples")
@@ -56,7 +58,7 @@ def limits_for(slo: dict[str, dict[str, Any]], method: str | None, name: str) ->
     return {key: value for key, value in merged.items() if value is not None}
 
 
-def measure(entry: StatsEntry, limit_name: str) -> float:
+def measure(entry: "StatsEntry", limit_name: str) -> float:
     if limit_name == "min_samples":
         return entry.num_requests
     if limit_name == "fail_ratio":
@@ -66,7 +68,7 @@ def measure(entry: StatsEntry, limit_name: str) -> float:
     return entry.get_response_time_percentile(0.95 if limit_name == "p95_ms" else 0.99)
 
 
-def evaluate(slo: dict[str, dict[str, Any]], entries: list[StatsEntry], total: StatsEntry) -> list[Check]:
+def evaluate(slo: dict[str, dict[str, Any]], entries: list["StatsEntry"], total: "StatsEntry") -> list[Check]:
     checks = []
     for entry in [*sorted(entries, key=lambda e: (e.name, e.method or "")), total]:
         label = entry.name if entry is total else f"{entry.method} {entry.name}"

@@ -133,6 +133,8 @@ class ChatUser(User):
             error = AckFailed(f"refused: {(ack or {}).get('error', {}).get('code', ack)}")
         if error is not None:
             self.world.tracker.cancel(client_msg_id)
+        elif self.cursor is not None:
+            self.cursor.add(ack["message"]["seq"])  # the sender's own seq: no hole for it to fill
         self._fire(SEND_ACK, sent, error)
 
     # --- socket ------------------------------------------------------------------------------
