@@ -87,13 +87,12 @@ bench: venv $(FANOUT_STAMP)
 	$(BIN)/python -m loadtests.bench_fanout $(BENCH_ARGS)
 
 # Locust, headless, with the SLO gate (loadtests/README.md). With SHAPE, USERS is the peak and DURATION
-# the total; LOADTEST_ARGS passes more options to loadtests/run.py (e.g. --processes 2).
-URL ?= https://localhost:8443
+# the total; URL defaults to make up's; LOADTEST_ARGS passes more options to loadtests/run.py (e.g. --processes 2).
 SCENARIO ?= mixed
 USERS ?= 50
 DURATION ?= 1m
 loadtest: venv
-	$(BIN)/python -m loadtests.run --url "$(URL)" --scenario "$(SCENARIO)" --users "$(USERS)" \
+	$(BIN)/python -m loadtests.run --url "$(or $(URL),https://localhost:8443)" --scenario "$(SCENARIO)" --users "$(USERS)" \
 	  --duration "$(DURATION)" $(if $(SHAPE),--shape "$(SHAPE)") $(if $(SLO),--slo "$(SLO)") $(LOADTEST_ARGS)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
