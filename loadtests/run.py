@@ -78,6 +78,8 @@ def command(args: argparse.Namespace, extra: list[str], folder: Path) -> list[st
         "--csv", str(folder / "stats"), "--html", str(folder / "report.html"), "--slo", str(args.slo),
         "--loglevel", "WARNING", "--logfile", str(folder / "locust.log"),
     ]  # fmt: skip
+    if not args.shape:
+        argv.append("--reset-stats")  # the SLO covers the steady state, not the spawn (shapes: see table.py)
     if args.processes:
         argv += ["--processes", str(args.processes)]
     return argv + extra + SCENARIOS[args.scenario]

@@ -15,6 +15,9 @@ class TableShape(LoadTestShape):
     abstract = True
     use_common_options = True
     stages: ClassVar[tuple[tuple[float, float, float | None], ...]] = ()
+    # Ramp and soak measure the hold: the stats restart when the first stage ends.
+    reset_stats_after_first_stage: ClassVar[bool] = False
+    _stats_reset = False
 
     def _peak_and_total(self) -> tuple[int, float]:
         options = self.runner.environment.parsed_options
@@ -25,6 +28,9 @@ class TableShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         peak, total = self._peak_and_total()
         now = self.get_run_time()
+        if self.reset_stats_after_first_stage and not self._stats_reset and now >= self.stages[0][0] * total:
+            self.runner.stats.reset_all()
+            self._stats_reset = True
         began = 0.0
         for ends_at, users, reach_seconds in self.stages:
             end = ends_at * total

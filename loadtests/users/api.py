@@ -63,6 +63,7 @@ class ApiUser(FastHttpUser):
 
     def request(self, method: str, path: str, *, suffix: str = "", **kwargs: Any) -> Any:
         """One call, recorded under its path with the channel id as [id] plus `suffix`; the JSON body."""
-        label = "/".join("[id]" if part == self.channel_id else part for part in path.split("/")) + suffix
+        named = ("[id]" if self.channel_id and part == self.channel_id else part for part in path.split("/"))
+        label = "/".join(named) + suffix
         response = self.client.request(method, path, headers=bearer(self.name), name=label, **kwargs)
         return response.json() if response.ok and response.text else None

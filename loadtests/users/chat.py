@@ -140,7 +140,12 @@ class ChatUser(User):
     # --- socket ------------------------------------------------------------------------------
     def _connect(self) -> bool:
         token = tokens().token(self.name)
-        sio = socketio.Client(reconnection=False, http_session=self.socket_http)
+        # UTF-8 checks of every frame in pure Python were the generator's top cost (README, Capacity).
+        sio = socketio.Client(
+            reconnection=False,
+            http_session=self.socket_http,
+            websocket_extra_options={"skip_utf8_validation": True},
+        )
         sio.on("message:new", self._on_message)
         sio.on("disconnect", lambda *_reason: self.dropped.set())
         started = time.time()
