@@ -32,14 +32,14 @@ class Channel:
     members: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ensure_created(self, create: Callable[[str], str]) -> tuple[str, bool]:
+    def ensure_created(self, create: Callable[[str], str | None]) -> tuple[str | None, bool]:
         """(channel id, whether this caller created it): the first seated user creates it; if that
-        fails, the next one tries."""
+        fails (None), the next caller tries."""
         with self.lock:
             if self.id is not None:
                 return self.id, False
             self.id = create(self.name)
-            return self.id, True
+            return self.id, self.id is not None
 
 
 class World:

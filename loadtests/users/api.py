@@ -4,6 +4,7 @@ notifications, status updates. Task weights and think times come from config.yam
 import random
 from typing import Any
 
+import gevent
 from locust import between
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -51,12 +52,19 @@ class ApiUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.name, self.channel_id = world().user_name("api"), ""
-        channel_id = world().any_channel_id()
-        if channel_id is None:
-            self.channel_id = self.request("POST", "/api/channels", json={"name": self.name})["id"]
-        else:
-            self.channel_id = channel_id
-            self.request("POST", f"/api/channels/{channel_id}/join")
+        delay = 0.5
+        while not self._enter_channel():  # back off like a client; the failures are in the stats
+            gevent.sleep(delay * (0.5 + random.random()))  # noqa: S311 (jitter)
+            delay = min(delay * 2, 10)
+
+    def _enter_channel(self) -> bool:
+        """Join a chat user's channel of this process (history to read), or make one if none yet."""
+        self.channel_id = world().any_channel_id() or ""
+        if not self.channel_id:
+            created = self.request("POST", "/api/channels", json={"name": self.name})
+            self.channel_id = created["id"] if created else ""
+            return created is not None
+        return self.request("POST", f"/api/channels/{self.channel_id}/join") is not None
 
     def get(self, path: str, *, params: dict[str, Any] | None = None, suffix: str = "") -> Any:
         return self.request("GET", path, params=params, suffix=suffix)

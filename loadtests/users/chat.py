@@ -13,7 +13,8 @@ contiguous sequence it holds.
 import random
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import gevent
 import gevent.event
@@ -31,6 +32,7 @@ MESSAGES = "/api/channels/[id]/messages"
 DELIVERY = "message:new delivery"
 SEND_ACK = "message:send ack"
 PAGE = 200  # DESIGN §4a: the largest `limit`
+T = TypeVar("T")
 
 
 class DeliveryLost(Exception):
@@ -81,14 +83,8 @@ class ChatUser(User):
     def on_start(self) -> None:
         self.world.watch_deliveries(self._report_lost)
         self.channel = self.world.seat()
-        self.channel_id, created = self.channel.ensure_created(self._create_channel)
-        if not created:
-            joined = self._rest(
-                "POST", f"/api/channels/{self.channel_id}/join", name="/api/channels/[id]/join"
-            )
-            joined.raise_for_status()
-        while not self._connect():
-            gevent.sleep(self.chat.reconnect_delay_seconds * (1 + random.random()))  # noqa: S311 (jitter)
+        self.channel_id = self._with_backoff(self._enter_channel)
+        self._with_backoff(lambda: self._connect() or None)
         self.channel.members.add(self.name)
         self.supervisor = gevent.spawn(self._keep_connected)
 
@@ -167,14 +163,19 @@ class ChatUser(User):
         return True
 
     def _keep_connected(self) -> None:
-        delay = self.chat.reconnect_delay_seconds
         while True:
             self.dropped.wait()
+            gevent.sleep(self.chat.reconnect_delay_seconds * (0.5 + random.random()))  # noqa: S311 (jitter)
+            self._with_backoff(lambda: self._connect() or None)
+
+    def _with_backoff(self, attempt: Callable[[], T | None]) -> T:
+        """Retry `attempt` (its failures are already in the stats) as a client would: exponential
+        backoff with jitter, up to reconnect_delay_max_seconds between tries."""
+        delay = self.chat.reconnect_delay_seconds
+        while (result := attempt()) is None:
             gevent.sleep(delay * (0.5 + random.random()))  # noqa: S311 (jitter)
-            if self._connect():
-                delay = self.chat.reconnect_delay_seconds
-            else:
-                delay = min(delay * 2, self.chat.reconnect_delay_max_seconds)
+            delay = min(delay * 2, self.chat.reconnect_delay_max_seconds)
+        return result
 
     def _refresh_token(self) -> None:
         """`auth:refresh` once the token source hands out a new token (a third of its life left)."""
@@ -244,10 +245,17 @@ class ChatUser(User):
         self._fire(DELIVERY, sent, DeliveryLost(f"not delivered to a recipient within {timeout} s"))
 
     # --- helpers -----------------------------------------------------------------------------
-    def _create_channel(self, name: str) -> str:
+    def _enter_channel(self) -> str | None:
+        """The channel's id once this user is a member: the first seated user creates it."""
+        channel_id, created = self.channel.ensure_created(self._create_channel)
+        if channel_id is None or created:
+            return channel_id
+        joined = self._rest("POST", f"/api/channels/{channel_id}/join", name="/api/channels/[id]/join")
+        return channel_id if joined.ok else None
+
+    def _create_channel(self, name: str) -> str | None:
         response = self._rest("POST", "/api/channels", json={"name": name}, name="/api/channels")
-        response.raise_for_status()
-        return response.json()["id"]
+        return response.json()["id"] if response.ok else None
 
     def _messages(self, params: dict[str, Any], *, name: str) -> list[dict[str, Any]]:
         response = self._rest("GET", f"/api/channels/{self.channel_id}/messages", params=params, name=name)
