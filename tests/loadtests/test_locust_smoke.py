@@ -5,6 +5,7 @@ one is impossibly low."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import yaml
 
 from tests.utils.topologies import running_topology
 from topology import Topology
+from topology.layout import REPLICA_NAMES
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +82,10 @@ def test_mixed_run_holds_the_smoke_slo_with_every_row(topology: Topology, tmp_pa
         assert name in rows, f"no stats row {name!r}: {sorted(rows)}"
         assert int(rows[name]["Request Count"]) > 0, f"{name}: no samples"
         assert int(rows[name]["Failure Count"]) == 0, f"{name}: failures\n{output}"
+    # The users came from many loopback addresses (loadtests/source_addresses.py): the replicas
+    # logged them as client IPs, so per-IP limits saw many clients, not one.
+    logs = "".join(topology.layout.log_file(f"replica-{name}").read_text() for name in REPLICA_NAMES)
+    assert len(set(re.findall(r'"client_ip":"(127\.0\.1\.\d+)"', logs))) >= 5
     # One delivery sample per (message, recipient other than the sender): channels of 4, so 3 each.
     sent, delivered = (
         int(rows[f"socket {n}"]["Request Count"]) for n in ("message:send ack", "message:new delivery")
