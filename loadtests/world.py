@@ -10,7 +10,6 @@ import itertools
 import os
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,12 +91,3 @@ class World:
             gevent.sleep(1)
             for client_msg_id, recipient, sent in self.tracker.expired(self._chat.delivery_timeout_seconds):
                 report_lost(client_msg_id, recipient, sent)
-
-    def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.kill(block=False)
-            self._sweeper = None
-
-
-def elapsed_ms(since: float) -> float:
-    return (time.time() - since) * 1000

@@ -59,7 +59,6 @@ def _chat_wait(user: "ChatUser") -> float:
 
 
 class ChatUser(User):
-    abstract = False
     wait_time = _chat_wait
 
     def __init__(self, environment: Any) -> None:
