@@ -70,7 +70,9 @@ def command(args: argparse.Namespace, extra: list[str], folder: Path) -> list[st
     files = [str(HERE / "locustfile.py")] + (
         [str(HERE / "shapes" / f"{args.shape}.py")] if args.shape else []
     )
-    spawn_rate = args.spawn_rate or max(args.users / 20, 1)
+    # Default: 20 s to spawn, at most 10 users/s: a faster connect-and-join storm saturated the
+    # replicas before the steady state began (README, "Capacity").
+    spawn_rate = args.spawn_rate or min(max(args.users / 20, 1), 10)
     argv = [
         sys.executable, "-m", "locust", "-f", ",".join(files), "--headless", "--only-summary",
         "--host", args.url, "-u", str(args.users), "-r", f"{spawn_rate:g}", "-t", args.duration,
