@@ -66,6 +66,14 @@ def test_a_required_row_that_never_ran_fails() -> None:
     ]
 
 
+def test_rows_without_requests_are_judged_only_on_min_samples() -> None:
+    limits = {"default": {"p95_ms": 300, "fail_ratio": 0.0}, "socket connect": {"min_samples": 1}}
+    rows = [Row("/api/channels", "POST", 0, 0.0, 0, 0), Row("socket connect", "socket", 0, 0.0, 0, 0)]
+    total = Row("Aggregated", None, 0, 0.0, 0, 0)
+    judged = [(c.request, c.limit_name, c.passed) for c in slo.evaluate(limits, rows, total)]
+    assert judged == [("socket socket connect", "min_samples", False)]
+
+
 def test_files_without_a_default_or_with_unknown_limits_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "slo.yaml"
     bad.write_text("checkout: {p95_ms: 100}\n")
