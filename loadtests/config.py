@@ -2,6 +2,7 @@
 sizes. Read once per process; a wrong key stops the run with the key's name."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -76,7 +77,7 @@ def _build(kind: type, values: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {error}; compare loadtests/config.yaml") from None
 
 
-def parse(raw: dict[str, Any], path: Path, environ: dict[str, str] | os._Environ = os.environ) -> LoadConfig:
+def parse(raw: dict[str, Any], path: Path, environ: Mapping[str, str] = os.environ) -> LoadConfig:
     chat = dict(_section(raw, "chat", path))
     chat["transport"] = environ.get("LOADTEST_TRANSPORT") or chat.get("transport")
     if chat["transport"] not in TRANSPORTS:
