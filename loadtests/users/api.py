@@ -9,7 +9,7 @@ from locust import between
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests import config
-from loadtests.users.common import bearer, ssl_context, world
+from loadtests.users.common import bearer, ssl_context, succeeded, world
 
 API = config.load().api
 STATUSES = ("online", "away", "dnd")
@@ -74,4 +74,4 @@ class ApiUser(FastHttpUser):
         named = ("[id]" if self.channel_id and part == self.channel_id else part for part in path.split("/"))
         label = "/".join(named) + suffix
         response = self.client.request(method, path, headers=bearer(self.name), name=label, **kwargs)
-        return response.json() if response.ok and response.text else None
+        return response.json() if succeeded(response) and response.text else None

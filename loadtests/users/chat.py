@@ -26,7 +26,7 @@ from locust.clients import HttpSession
 
 from loadtests import config
 from loadtests.delivery import ChannelCursor, body, sent_at
-from loadtests.users.common import SOCKET_PATH, bearer, http_session, tokens, world
+from loadtests.users.common import SOCKET_PATH, bearer, http_session, succeeded, tokens, world
 
 MESSAGES = "/api/channels/[id]/messages"
 DELIVERY = "message:new delivery"
@@ -250,15 +250,15 @@ class ChatUser(User):
         if channel_id is None or created:
             return channel_id
         joined = self._rest("POST", f"/api/channels/{channel_id}/join", name="/api/channels/[id]/join")
-        return channel_id if joined.ok else None
+        return channel_id if succeeded(joined) else None
 
     def _create_channel(self, name: str) -> str | None:
         response = self._rest("POST", "/api/channels", json={"name": name}, name="/api/channels")
-        return response.json()["id"] if response.ok else None
+        return response.json()["id"] if succeeded(response) else None
 
     def _messages(self, params: dict[str, Any], *, name: str) -> list[dict[str, Any]]:
         response = self._rest("GET", f"/api/channels/{self.channel_id}/messages", params=params, name=name)
-        return response.json()["messages"] if response.ok else []
+        return response.json()["messages"] if succeeded(response) else []
 
     def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.rest.request(method, path, headers=bearer(self.name), **kwargs)

@@ -7,6 +7,7 @@ it the system's trust store is used, as for a real deployment.
 import os
 import ssl
 from functools import cache
+from typing import Any
 
 import requests
 
@@ -48,3 +49,9 @@ def ssl_context() -> ssl.SSLContext:
 
 def bearer(user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens().token(user)}"}
+
+
+def succeeded(response: Any) -> bool:
+    """2xx. Not `response.ok`: on a connection error locust's responses carry status 0, and its
+    requests-based one raises the stored error from `.ok`."""
+    return 200 <= response.status_code < 300

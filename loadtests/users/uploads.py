@@ -10,7 +10,7 @@ from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests import config
-from loadtests.users.common import bearer, http_session, ssl_context, world
+from loadtests.users.common import bearer, http_session, ssl_context, succeeded, world
 
 UPLOADS = config.load().uploads
 
@@ -59,7 +59,7 @@ class UploadUser(FastHttpUser):
 
     def _api(self, method: str, path: str, *, name: str | None = None, **kwargs: Any) -> Any:
         response = self.client.request(method, path, headers=bearer(self.name), name=name or path, **kwargs)
-        return response.json() if response.ok else None
+        return response.json() if succeeded(response) else None
 
     def _storage(self, method: str, name: str, url: str, **kwargs: Any) -> requests.Response | None:
         response = None
@@ -67,7 +67,7 @@ class UploadUser(FastHttpUser):
             response = self.storage.request(method, url, timeout=30, **kwargs)
             meta["response_length"] = len(response.content)
             response.raise_for_status()
-        return response if response is not None and response.ok else None
+        return response if response is not None and succeeded(response) else None
 
     def _fail(self, name: str, error: Exception) -> None:
         self.environment.events.request.fire(
