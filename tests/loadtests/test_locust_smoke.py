@@ -1,7 +1,7 @@
 """A short locust run (make loadtest's driver) against a real topology on free ports: all three user
 classes through haproxy, a stats row for every request name (delivery latency included), reports
 written, and the SLO gate's exit code: 0 when the limits hold, 1 with the breached rows printed when
-one is impossibly low."""
+one is impossibly low (that run also goes through a load shape)."""
 
 import csv
 import os
@@ -94,13 +94,16 @@ def test_mixed_run_holds_the_smoke_slo_with_every_row(topology: Topology, tmp_pa
     assert delivered >= sent, (sent, delivered)
 
 
-def test_impossibly_low_limit_fails_the_gate(topology: Topology, tmp_path: Path) -> None:
+def test_impossibly_low_limit_fails_the_gate_of_a_shaped_run(topology: Topology, tmp_path: Path) -> None:
     slo = tmp_path / "impossible.yaml"
     limits = {"default": {"fail_ratio": 0.0}, "message:new delivery": {"p99_ms": 0.001, "min_samples": 1}}
     slo.write_text(yaml.safe_dump(limits))
-    options = ["--scenario", "chat", "--users", "4", "--spawn-rate", "4", "--duration", "12s"]
+    # Through a load shape too: `ramp` scales its table to -u (peak) and -t (total).
+    options = ["--scenario", "chat", "--users", "4", "--duration", "14s", "--shape", "ramp"]
     result = _loadtest(topology, tmp_path, *options, "--slo", str(slo))
     output = result.stdout + result.stderr
+    with (tmp_path / "run" / "stats_stats_history.csv").open() as history:
+        assert max(int(row["User Count"]) for row in csv.DictReader(history)) == 4, output
 
     assert result.returncode == 1, output
     assert "SLO gate: FAIL" in output
