@@ -93,7 +93,9 @@ class ChatUser(User):
         if self.supervisor is not None:
             self.supervisor.kill(block=False)
         if self.sio is not None:
-            self.sio.disconnect()
+            # Not waited for: over long-polling a disconnect waits for the pending poll (up to the
+            # 25 s ping interval), which would hold up the end of the run.
+            gevent.spawn(self.sio.disconnect)
 
     # --- tasks -------------------------------------------------------------------------------
     @task

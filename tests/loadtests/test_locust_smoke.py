@@ -17,6 +17,7 @@ import yaml
 from tests.utils.topologies import running_topology
 from topology import Topology
 from topology.layout import REPLICA_NAMES
+from topology.smoke import run_smoke
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -26,15 +27,21 @@ RUN_SECONDS = 20
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with running_topology(tmp_path_factory.mktemp("loadtest-topology"), "relay_lt") as stack:
+        # make up's own smoke verification first: sign-in, upload and search warm both replicas'
+        # database and storage connections, so the first users do not meet a cold start.
+        run_smoke(stack)
         yield stack
 
 
-def _loadtest(topology: Topology, results: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _loadtest(
+    topology: Topology, results: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "RELAY_TOPOLOGY_ENV_FILE": str(topology.layout.env_file),  # tokens from this topology's minter
         "LOADTEST_CA_CERT": str(topology.layout.ca_cert),
         "LOADTEST_CONFIG": str(DATA / "smoke-config.yaml"),
+        **(env or {}),
     }
     argv = [
         sys.executable,
@@ -109,3 +116,24 @@ def test_impossibly_low_limit_fails_the_gate_of_a_shaped_run(topology: Topology,
     assert "SLO gate: FAIL" in output
     failed_rows = [line.split() for line in output.splitlines() if line.endswith("  FAIL")]
     assert [row[:4] for row in failed_rows] == [["socket", "message:new", "delivery", "p99_ms"]], output
+
+
+def test_short_lived_tokens_are_refreshed_on_the_socket_over_long_polling(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """15 s tokens, as with Clerk: without `auth:refresh` the server would drop each socket at
+    exp + 5 s (token_expired) and the users would reconnect; here no socket is dropped."""
+    slo = tmp_path / "refresh.yaml"
+    slo.write_text(yaml.safe_dump({"default": {"fail_ratio": 0.0}, "auth:refresh": {"min_samples": 3}}))
+    command = f"{sys.executable} {DATA / 'short_token.py'} {topology.layout.env_file} 15"
+    env = {"RELAY_TEST_TOKEN_COMMAND": command, "LOADTEST_TRANSPORT": "polling"}
+    options = ["--scenario", "chat", "--users", "3", "--spawn-rate", "3", "--duration", "24s"]
+    result = _loadtest(topology, tmp_path, *options, "--slo", str(slo), env=env)
+    output = result.stdout + result.stderr
+
+    assert result.returncode == 0, output
+    rows = _rows(tmp_path / "run")
+    assert int(rows["socket socket connect"]["Request Count"]) <= 3, (
+        f"a socket was dropped and reconnected\n{output}"
+    )
+    assert int(rows["socket auth:refresh"]["Failure Count"]) == 0, output
