@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv system-deps test lint up down clean status token js-deps web bench bench-deps bench-compare preview deploy verify
+.PHONY: help venv system-deps test lint up down clean status token js-deps web bench loadtest bench-deps bench-compare preview deploy verify
 
 help:
 	@echo "make up        start the local production topology (https://localhost:8443)"
@@ -19,6 +19,7 @@ help:
 	@echo "make verify URL=https://...   post-deployment checks end to end (runbooks/procedures/post-deployment-verification.md)"
 	@echo "make bench [BENCH_ARGS=--find-max]   fan-out benchmark against make up"
 	@echo "make bench-compare [BENCH_COMPARE_ARGS=...]   Relay vs a Node socket.io reference, 3 rounds (~15 min)"
+	@echo "make loadtest URL=... SCENARIO=mixed USERS=50 DURATION=1m [SHAPE=ramp] [SLO=path]   locust run with the SLO gate"
 	@echo "make preview STACK=prod   pulumi preview with the policy pack (needs the Pulumi CLI and AWS credentials)"
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
@@ -109,6 +110,15 @@ bench-deps: $(FANOUT_STAMP) $(NODE_REFERENCE_STAMP)
 # alternating for 3 rounds; outside `make test` (README, "Performance").
 bench-compare: venv bench-deps
 	$(BIN)/python -m loadtests.bench_compare $(BENCH_COMPARE_ARGS)
+
+# Locust, headless, with the SLO gate (loadtests/README.md). With SHAPE, USERS is the peak and DURATION
+# the total; URL defaults to make up's; LOADTEST_ARGS passes more options to loadtests/run.py (e.g. --processes 2).
+SCENARIO ?= mixed
+USERS ?= 50
+DURATION ?= 1m
+loadtest: venv
+	$(BIN)/python -m loadtests.run --url "$(or $(URL),https://localhost:8443)" --scenario "$(SCENARIO)" --users "$(USERS)" \
+	  --duration "$(DURATION)" $(if $(SHAPE),--shape "$(SHAPE)") $(if $(SLO),--slo "$(SLO)") $(LOADTEST_ARGS)
 
 # pytest exits 5 when it collected nothing: no tests is a failure, not a pass.
 test: venv system-deps js-deps web bench-deps lint

@@ -12,6 +12,7 @@ from relay.auth.token_source import (
     COMMAND_VARIABLE,
     FILE_VARIABLE,
     TOPOLOGY_ENV_VARIABLE,
+    CachingTokenSource,
     TokenSourceError,
     token_source_from_env,
 )
@@ -60,16 +61,34 @@ def test_command_runs_once_per_user_while_the_token_is_fresh(tmp_path: Path, key
     assert runs.read_text().split() == ["alice", "bob"]
 
 
-def test_command_is_run_again_before_the_token_expires(tmp_path: Path, keys: SigningKeys) -> None:
-    command, runs = _command(tmp_path, keys, ttl=6)  # refreshed with a third (2 s) of its life left
-    source = token_source_from_env({COMMAND_VARIABLE: command})
+def test_token_is_fetched_again_once_a_third_of_its_life_is_left(keys: SigningKeys) -> None:
+    now = [1_800_000_000.0]
+    minted: list[str] = []
 
+    def fetch(user: str) -> str:
+        issued = int(now[0])
+        minted.append(keys.mint(user, iat=issued, nbf=issued, exp=issued + 60))
+        return minted[-1]
+
+    source = CachingTokenSource(fetch, origin="test", clock=lambda: now[0])
     first = source.token("alice")
-    time.sleep(4.2)
+    now[0] += 39  # 21 s of 60 left
+    assert source.token("alice") == first
+    now[0] += 1  # 20 s left: a third
     second = source.token("alice")
 
     assert second != first
-    assert time.time() < _claims(first, keys)["exp"], "the old token was still valid when it was replaced"
+    assert len(minted) == 2
+
+
+def test_command_is_run_again_when_its_token_nears_expiry(tmp_path: Path, keys: SigningKeys) -> None:
+    command, runs = _command(tmp_path, keys, ttl=9)  # refreshed with a third (3 s) of its life left
+    source = token_source_from_env({COMMAND_VARIABLE: command})
+
+    first = source.token("alice")
+    time.sleep(6.2)
+
+    assert source.token("alice") != first
     assert runs.read_text().split() == ["alice", "alice"]
 
 

@@ -156,7 +156,7 @@ def _read_file(path: Path) -> Callable[[str], str]:
     return fetch
 
 
-def _local_settings(env_file: Path, variable_hint: str) -> Settings:
+def local_settings(env_file: Path) -> Settings:
     """The local topology's settings, from the env file `make up` writes (values there win over
     the process environment, so a stray RELAY_* variable cannot point the minter elsewhere)."""
     try:
@@ -164,7 +164,7 @@ def _local_settings(env_file: Path, variable_hint: str) -> Settings:
     except FileNotFoundError:
         raise TokenSourceError(
             f"no token source: set {COMMAND_VARIABLE} or {FILE_VARIABLE} for a real deployment, or start the "
-            f"local topology (`make up`) so {env_file} exists ({variable_hint})"
+            f"local topology (`make up`) so {env_file} exists ({TOPOLOGY_ENV_VARIABLE} names another one)"
         ) from None
     values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
     fields = {
@@ -173,8 +173,8 @@ def _local_settings(env_file: Path, variable_hint: str) -> Settings:
     return Settings(**fields)
 
 
-def _mint_locally(env_file: Path, variable_hint: str) -> Callable[[str], str]:
-    settings = _local_settings(env_file, variable_hint)
+def _mint_locally(env_file: Path) -> Callable[[str], str]:
+    settings = local_settings(env_file)
     return lambda user: mint_token(settings, user)
 
 
@@ -184,5 +184,4 @@ def token_source_from_env(environ: Mapping[str, str] = os.environ) -> TokenSourc
     if token_file := environ.get(FILE_VARIABLE):
         return CachingTokenSource(_read_file(Path(token_file)), origin=f"{FILE_VARIABLE}={token_file}")
     env_file = Path(environ.get(TOPOLOGY_ENV_VARIABLE) or DEFAULT_TOPOLOGY_ENV_FILE)
-    hint = f"{TOPOLOGY_ENV_VARIABLE} chooses another topology's relay.env"
-    return CachingTokenSource(_mint_locally(env_file, hint), origin=f"the local minter ({env_file})")
+    return CachingTokenSource(_mint_locally(env_file), origin=f"the local minter ({env_file})")

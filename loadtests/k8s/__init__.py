@@ -1,0 +1,1 @@
+"""Distributed runs on the EKS cluster: one locust master Job and N worker pods (render.py)."""

@@ -1,0 +1,1 @@
+"""Locust user classes: ChatUser (Socket.IO), ApiUser (REST), UploadUser (presign, storage, read)."""
