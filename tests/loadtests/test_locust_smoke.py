@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from relay.auth.token_source import TOPOLOGY_ENV_VARIABLE, token_source_from_env
+from runbooks.verify import verify
 from tests.utils.topologies import running_topology
 from topology import Topology
 from topology.layout import REPLICA_NAMES
-from topology.smoke import run_smoke
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -27,9 +28,11 @@ RUN_SECONDS = 20
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with running_topology(tmp_path_factory.mktemp("loadtest-topology"), "relay_lt") as stack:
-        # make up's own smoke verification first: sign-in, upload and search warm both replicas'
+        # make up's own verification first: sign-in, upload and search warm both replicas'
         # database and storage connections, so the first users do not meet a cold start.
-        run_smoke(stack)
+        tokens = token_source_from_env({TOPOLOGY_ENV_VARIABLE: str(stack.layout.env_file)})
+        record, _ = verify(stack.url, tokens, context=stack.ssl_context())
+        assert record.ok, record.error
         yield stack
 
 
