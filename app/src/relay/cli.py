@@ -49,7 +49,12 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         workers=1,  # long-polling needs every request of a session in one process (STYLE.md §2.6)
         loop="uvloop",
-        http=LimitedHttpToolsProtocol,  # httptools with header size and read-time limits (issue 7)
+        # httptools with header size and read-time limits (issue 7)
+        http=LimitedHttpToolsProtocol.with_limits(
+            max_head_bytes=settings.http_max_head_bytes,
+            head_timeout_seconds=settings.http_head_timeout_seconds,
+            body_timeout_seconds=settings.http_body_timeout_seconds,
+        ),
         ws_per_message_deflate=False,  # halves throughput when on (DESIGN §4 performance notes)
         proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
         server_header=False,
