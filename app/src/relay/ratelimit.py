@@ -3,9 +3,10 @@
 The buckets live in Redis (relay.bucket_store: one atomic Lua call, shared by concurrent takes),
 so every replica enforces the same budget. When Redis does not answer in time, the replica answers
 from its own in-process buckets (relay.local_buckets), which every take also fills: a Redis blip
-must not take the API down, and a flood must not open the limits either. The deadline measures the
-wait for Redis *and* for this event loop, so under a flood a busy loop looks like a slow Redis;
-before the local buckets, that turned every limit off exactly when it mattered (issue 7). After a
+must not take the API down, and a flood must not open the limits either. A deadline by the clock
+alone also counts the time this event loop was too busy to read Redis' reply, so under a flood a
+busy loop looked like a slow Redis and every limit turned off exactly when it mattered (issue 7):
+the deadline now ends only after the loop has had turns to read a reply. After a
 failure the limiter stops asking Redis for FAIL_OPEN_BACKOFF, so an outage costs requests nothing;
 each decision taken without Redis is counted (relay_rate_limit_fail_open_total), and the log says
 so at most once per FAIL_OPEN_LOG_INTERVAL so an outage does not flood the logs.
@@ -33,6 +34,8 @@ __all__ = ["Decision", "IPRateLimit", "RateLimited", "RateLimiter"]
 FAIL_OPEN_LOG_INTERVAL = 30.0
 # After a failure, skip Redis this long: during an outage requests must not each wait for a timeout.
 FAIL_OPEN_BACKOFF = 1.0
+# Turns of the event loop a reply needs once it is in the socket (read, parse, resolve, resume).
+GRACE_TURNS = 5
 KEY_PREFIX = "relay:rl:"
 REFUSAL_CACHE_SIZE = 10_000
 # Paths never limited: probes must answer during a flood, and scrapers come from inside.
@@ -81,14 +84,31 @@ class RateLimiter:
             record_rate_limit_fail_open()
             return local
         try:
-            async with asyncio.timeout(self.timeout):
-                decision = await self.store.take(KEY_PREFIX + key, rate, burst)
-        except (RedisError, OSError, TimeoutError) as error:  # TimeoutError: Redis or this loop too slow
+            decision = await self._ask_redis(key, rate, burst)
+        except (RedisError, OSError, TimeoutError) as error:  # TimeoutError: Redis did not answer
             self._note_fail_open(error)
             return local
         if not decision.allowed:
             self._remember_refusal(key, now + decision.retry_after)
         return decision
+
+    async def _ask_redis(self, key: str, rate: float, burst: int) -> Decision:
+        """Redis' answer, waited for `timeout` s by the clock and then GRACE_TURNS turns of this
+        event loop: a loop too busy to run for a while (a flood) has not yet read a reply that may
+        be waiting in its socket, and the deadline is for Redis, not for the loop."""
+        answer = self.store.submit(KEY_PREFIX + key, rate, burst)
+        try:
+            await asyncio.wait([answer], timeout=self.timeout)
+            for _ in range(GRACE_TURNS):
+                if answer.done():
+                    break
+                await asyncio.sleep(0)
+        finally:
+            if not answer.done():
+                answer.cancel()
+        if answer.cancelled():
+            raise TimeoutError(f"Redis did not answer within {self.timeout:g} s")
+        return answer.result()
 
     def _remember_refusal(self, key: str, until: float) -> None:
         if len(self._refused_until) >= REFUSAL_CACHE_SIZE:
