@@ -10,7 +10,8 @@
   loopback address of its own.
 Guards over the whole package, whichever test sent a request and however:
 - no 5xx: every answer of the replicas (JSON access log) and of haproxy (httplog) is read back
-  after each module; any 5xx fails it;
+  after each module; any 5xx fails it, and so does a traceback in a replica's log (a socket
+  handler that raised answers no status, and its ack never comes);
 - every request is answered or closed within the ping interval + 5 s (the same logs' durations; the
   helpers' clients time out there too);
 - each replica's `relay_http_requests_in_flight`, read on its own port, is back to its pre-suite
@@ -26,7 +27,7 @@ import pytest
 
 from tests.security.attacks import fresh_loopback
 from tests.utils.relay_process import RelayProcess
-from tests.utils.response_log import Answer, ResponseLog
+from tests.utils.response_log import ResponseLog
 from tests.utils.sockets import SocketUser
 from tests.utils.tokens import SigningKeys
 from tests.utils.topologies import running_topology
@@ -128,12 +129,15 @@ def in_flight(url: str) -> float:
     return float(line.split()[1])
 
 
-def _assert_well_answered(answers: list[Answer]) -> None:
+def _assert_well_answered(response_log: ResponseLog, since: dict[str, int]) -> None:
+    answers = response_log.answers(since)
     server_errors = [a.describe() for a in answers if a.status >= 500]
     assert not server_errors, "5xx answered during the security suite:\n" + "\n".join(server_errors)
     limit_ms = ANSWER_WITHIN_SECONDS * 1000
     slow = [a.describe() for a in answers if not a.tunnel and a.duration_ms > limit_ms]
     assert not slow, f"requests held longer than {ANSWER_WITHIN_SECONDS} s:\n" + "\n".join(slow)
+    tracebacks = response_log.tracebacks(since)
+    assert not tracebacks, "tracebacks in the replica logs:\n" + "\n".join(tracebacks[:5])
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -152,7 +156,7 @@ def suite_guards(
     while now != before and time.monotonic() < deadline:
         time.sleep(0.5)
         now = {url: in_flight(url) for url in urls}
-    _assert_well_answered(response_log.answers(start))
+    _assert_well_answered(response_log, start)
     assert now == before, (
         f"requests still in flight {IN_FLIGHT_SETTLE_SECONDS} s after the suite: {now} (before: {before})"
     )
@@ -163,4 +167,4 @@ def no_server_errors_in_module(suite_guards: None, response_log: ResponseLog) ->
     """The package-wide check again per module, so a 5xx is reported next to the tests that caused it."""
     start = response_log.mark()
     yield
-    _assert_well_answered(response_log.answers(start))
+    _assert_well_answered(response_log, start)
