@@ -25,12 +25,12 @@ class SocketUser:
         local_address: str | None = None,
     ) -> None:
         self.url, self.token, self.transports = url, token, transports or ["websocket"]
-        self.http: aiohttp.ClientSession | None = None
+        self._aiohttp: aiohttp.ClientSession | None = None
         if ssl_context is not None or local_address is not None:
             local_addr = (local_address, 0) if local_address else None
             connector = aiohttp.TCPConnector(ssl=ssl_context or True, local_addr=local_addr)
-            self.http = aiohttp.ClientSession(connector=connector)
-        self.client = socketio.AsyncClient(reconnection=False, http_session=self.http)
+            self._aiohttp = aiohttp.ClientSession(connector=connector)
+        self.client = socketio.AsyncClient(reconnection=False, http_session=self._aiohttp)
         self.events: defaultdict[str, list[Any]] = defaultdict(list)
         self.refusal: Any = None
         self._arrived = asyncio.Event()
@@ -81,5 +81,5 @@ class SocketUser:
             await self.client.eio.disconnect(abort=True)
         else:
             await self.client.disconnect()
-        if self.http is not None:
-            await self.http.close()
+        if self._aiohttp is not None:
+            await self._aiohttp.close()
