@@ -37,11 +37,25 @@ MARKED_DOWN = "on-marked-down shutdown-sessions"
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """Probe timing: a replica leaves rotation after `fall` failed probes, returns after `rise` good ones."""
+    """Probe timing: a replica leaves rotation after `fall` failed probes, returns after `rise` good ones.
+
+    A probe fails after `timeout_ms` (haproxy's default is `interval_ms`). A replica whose event loop
+    is merely busy under a flood answered later than 1 s twice, was marked down, and had every
+    session closed (MARKED_DOWN): honest sockets dropped with their acks (issue 7). 2 s is the pods'
+    readiness probe timeout; `fastinter_ms` between probes once one failed keeps a hung replica out
+    of rotation within about 5 s.
+    """
 
     interval_ms: int = 1000
+    timeout_ms: int = 2000
+    fastinter_ms: int = 250
     fall: int = 2
     rise: int = 2
+
+    @property
+    def timing(self) -> str:
+        """haproxy's `default-server` words for these probes."""
+        return f"inter {self.interval_ms}ms fastinter {self.fastinter_ms}ms fall {self.fall} rise {self.rise}"
 
 
 def render_config(
@@ -129,7 +143,8 @@ backend relay
 {stickiness}    option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise} {MARKED_DOWN}
+    timeout check {check.timeout_ms}ms
+    default-server {check.timing} {MARKED_DOWN}
 {servers}
 {socket_backend}"""
 

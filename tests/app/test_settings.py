@@ -44,6 +44,12 @@ def test_socket_limits_default_to_design_section_4(monkeypatch) -> None:
     assert settings.socket_connect_timeout_seconds == 45
 
 
+def test_replica_head_limits_default_to_haproxys(monkeypatch) -> None:
+    settings = _settings(monkeypatch)
+    assert settings.http_max_head_bytes == 16 * 1024
+    assert (settings.http_head_timeout_seconds, settings.http_body_timeout_seconds) == (10, 10)
+
+
 def test_a_load_run_can_raise_the_handshake_budget(monkeypatch) -> None:
     settings = _settings(monkeypatch, rate_handshakes_per_second="1000", rate_handshakes_burst="2000")
     assert (settings.rate_handshakes_per_second, settings.rate_handshakes_burst) == (1000, 2000)
@@ -66,6 +72,10 @@ def test_missing_required_variable_is_named(monkeypatch) -> None:
         ("redis_url", "http://h:6379", "RELAY_REDIS_URL"),
         ("trusted_proxies", "10.0.0.0/8,not-an-ip", "RELAY_TRUSTED_PROXIES"),
         ("auth_jwks_url", "https://clerk.example/.well-known/jwks.json", "RELAY_AUTH_JWKS_URL"),
+        ("http_max_head_bytes", "512", "RELAY_HTTP_MAX_HEAD_BYTES"),
+        ("http_max_head_bytes", "4194304", "RELAY_HTTP_MAX_HEAD_BYTES"),
+        ("http_head_timeout_seconds", "0", "RELAY_HTTP_HEAD_TIMEOUT_SECONDS"),
+        ("http_body_timeout_seconds", "600", "RELAY_HTTP_BODY_TIMEOUT_SECONDS"),
     ],
 )
 def test_invalid_values_name_the_variable(monkeypatch, name, value, named) -> None:

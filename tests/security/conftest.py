@@ -5,24 +5,30 @@
   balancer; `replica_url(name)` is a replica's own port (reachable inside a cluster too).
 - `fuzz_server`: a third replica on the same database and Redis with the rate limits raised, for
   schemathesis (thousands of requests from one address in seconds).
-- `mint(user_id, **claims)`: a session token the topology accepts.
+- `mint(user_id, **claims)`: a session token the topology accepts; `topology_keys` signs anything.
+- `lb_socket(token)`, `lb_api(user_id)`: a socket and a REST client through haproxy, each from a
+  loopback address of its own.
 Guards over the whole package, whichever test sent a request and however:
 - no 5xx: every answer of the replicas (JSON access log) and of haproxy (httplog) is read back
-  after each module; any 5xx fails it;
+  after each module; any 5xx fails it, and so does a traceback in a replica's log (a socket
+  handler that raised answers no status, and its ack never comes);
 - every request is answered or closed within the ping interval + 5 s (the same logs' durations; the
   helpers' clients time out there too);
 - each replica's `relay_http_requests_in_flight`, read on its own port, is back to its pre-suite
   value within 30 s of the suite's end.
 """
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from tests.security.attacks import fresh_loopback
 from tests.utils.relay_process import RelayProcess
-from tests.utils.response_log import Answer, ResponseLog
+from tests.utils.response_log import ResponseLog
+from tests.utils.sockets import SocketUser
 from tests.utils.tokens import SigningKeys
 from tests.utils.topologies import running_topology
 from topology import Topology
@@ -55,18 +61,44 @@ def fuzz_server(topology: Topology, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="package")
 def topology_keys(topology: Topology) -> SigningKeys:
-    """The topology's own key (the session's `signing_keys` signs for the session's relay_server)."""
-    return SigningKeys(topology.layout.signing_key, topology.layout.verifying_key)
+    """The topology's own key and issuer (the session's `signing_keys` sign for its relay_server)."""
+    return SigningKeys(
+        topology.layout.signing_key, topology.layout.verifying_key, issuer=topology.url, origin=topology.url
+    )
 
 
 @pytest.fixture(scope="package")
-def mint(topology: Topology, topology_keys: SigningKeys) -> Callable[..., str]:
+def mint(topology_keys: SigningKeys) -> Callable[..., str]:
     """`mint(user_id, **claims)`: a valid token for the topology; claim=None drops a claim."""
+    return topology_keys.mint
 
-    def mint_for(user_id: str, **claims: object) -> str:
-        return topology_keys.mint(user_id, **{"iss": topology.url, "azp": topology.url, **claims})
 
-    return mint_for
+@pytest.fixture(scope="package")
+def lb_socket(topology: Topology) -> Callable[[str], SocketUser]:
+    """`lb_socket(token)`: a socket (not yet connected) through haproxy, from an address of its own
+    so that each has a handshake budget of its own."""
+    return lambda token: SocketUser(
+        topology.url, token, ssl_context=topology.ssl_context(), local_address=fresh_loopback()
+    )
+
+
+@pytest.fixture
+def lb_api(topology: Topology, mint: Callable[..., str]) -> Iterator[Callable[[str], httpx.Client]]:
+    """`lb_api(user_id)`: that user's REST client (bearer) of /api through haproxy."""
+    with contextlib.ExitStack() as clients:
+
+        def client_for(user_id: str) -> httpx.Client:
+            transport = httpx.HTTPTransport(local_address=fresh_loopback(), verify=topology.ssl_context())
+            return clients.enter_context(
+                httpx.Client(
+                    base_url=f"{topology.url}/api",
+                    transport=transport,
+                    headers={"Authorization": f"Bearer {mint(user_id)}"},
+                    timeout=CLIENT_TIMEOUT,
+                )
+            )
+
+        yield client_for
 
 
 @pytest.fixture(scope="package")
@@ -97,12 +129,15 @@ def in_flight(url: str) -> float:
     return float(line.split()[1])
 
 
-def _assert_well_answered(answers: list[Answer]) -> None:
+def _assert_well_answered(response_log: ResponseLog, since: dict[str, int]) -> None:
+    answers = response_log.answers(since)
     server_errors = [a.describe() for a in answers if a.status >= 500]
     assert not server_errors, "5xx answered during the security suite:\n" + "\n".join(server_errors)
     limit_ms = ANSWER_WITHIN_SECONDS * 1000
     slow = [a.describe() for a in answers if not a.tunnel and a.duration_ms > limit_ms]
     assert not slow, f"requests held longer than {ANSWER_WITHIN_SECONDS} s:\n" + "\n".join(slow)
+    tracebacks = response_log.tracebacks(since)
+    assert not tracebacks, "tracebacks in the replica logs:\n" + "\n".join(tracebacks[:5])
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -121,7 +156,7 @@ def suite_guards(
     while now != before and time.monotonic() < deadline:
         time.sleep(0.5)
         now = {url: in_flight(url) for url in urls}
-    _assert_well_answered(response_log.answers(start))
+    _assert_well_answered(response_log, start)
     assert now == before, (
         f"requests still in flight {IN_FLIGHT_SETTLE_SECONDS} s after the suite: {now} (before: {before})"
     )
@@ -132,4 +167,4 @@ def no_server_errors_in_module(suite_guards: None, response_log: ResponseLog) ->
     """The package-wide check again per module, so a 5xx is reported next to the tests that caused it."""
     start = response_log.mark()
     yield
-    _assert_well_answered(response_log.answers(start))
+    _assert_well_answered(response_log, start)

@@ -28,7 +28,6 @@ from tests.utils.tokens import new_user_id
 
 MAX_PAYLOAD = 65_536  # RELAY_MAX_BODY_BYTES default, engine.io's maxPayload
 WAVE = 10
-FAIL_OPEN_METRIC = "relay_rate_limit_fail_open_total"
 
 
 @pytest.fixture(scope="module")
@@ -159,23 +158,15 @@ async def test_polling_post_to_an_unknown_session_is_400(relay) -> None:
 
 
 async def in_waves(count: int, attempt) -> list:
-    """`count` attempts, WAVE at a time: a flood as a client sends it. One gather of them all would
-    stall the replica's event loop past the limiter's 250 ms Redis deadline on a loaded machine,
-    and the limiter then fails open by design (DESIGN §4), which is not what these cases test."""
+    """`count` attempts, WAVE at a time: a flood as a client sends it, however busy the machine is."""
     results = []
     for _ in range(count // WAVE):
         results += await asyncio.gather(*(attempt() for _ in range(WAVE)))
     return results
 
 
-async def fail_opens(base_url: str) -> float:
-    async with httpx.AsyncClient(timeout=ANSWER_WITHIN) as client:
-        text = (await client.get(f"{base_url}/metrics")).text
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(FAIL_OPEN_METRIC))
-
-
 async def test_polling_handshake_flood_from_one_ip_is_limited(relay) -> None:
-    failed_open = await fail_opens(relay.url)
+    """No allowance for checks Redis missed: a late Redis is answered from the replica's own buckets."""
     async with client_from(fresh_loopback(), relay.url) as client:
         started = time.monotonic()
         responses = await in_waves(
@@ -185,10 +176,7 @@ async def test_polling_handshake_flood_from_one_ip_is_limited(relay) -> None:
     opened = [response for response in responses if response.status_code == 200]
     limited = [response for response in responses if response.status_code == 429]
     assert len(opened) + len(limited) == len(responses), {response.status_code for response in responses}
-    failed_open = await fail_opens(relay.url) - failed_open
-    assert len(opened) <= 40 + 20 * elapsed + failed_open + 1, (
-        f"{len(opened)} sessions in {elapsed:.2f} s ({failed_open:g} checks failed open)"
-    )
+    assert len(opened) <= 40 + 20 * elapsed + 1, f"{len(opened)} sessions in {elapsed:.2f} s"
     assert int(limited[0].headers["retry-after"]) >= 1
     assert limited[0].json()["error"]["code"] == "rate_limited"
 

@@ -13,7 +13,6 @@ import socketio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.security.attacks import ANSWER_WITHIN, signed, signed_claims
-from tests.utils.sockets import SocketUser
 from tests.utils.tokens import ORIGIN, new_user_id
 
 
@@ -166,10 +165,13 @@ def test_name_and_first_name_of_other_json_types_are_not_a_500(relay_server, sig
 
 
 @pytest.mark.parametrize("attack", ["kid_as_integer", "crit_unknown_extension", "duplicate_sub_in_payload"])
-async def test_crafted_token_is_a_connect_error_at_the_socket(attack, relay_server, signing_keys) -> None:
-    token, reason = {**crafted_headers(signing_keys), **odd_claims(signing_keys)}[attack]
-    user = SocketUser(relay_server.url, token)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await user.connect()
+async def test_crafted_token_is_a_connect_error_at_the_socket(attack, lb_socket, topology_keys) -> None:
+    token, reason = {**crafted_headers(topology_keys), **odd_claims(topology_keys)}[attack]
+    user = lb_socket(token)
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await user.connect()
+    finally:
+        await user.close()
     assert user.refusal is not None, "the handshake was never answered"
     assert reason in user.refusal["message"], user.refusal

@@ -66,13 +66,28 @@ class ResponseLog:
     def answers(self, since: dict[str, int]) -> list[Answer]:
         found = []
         for name, (path, parse) in self.sources.items():
-            if not path.exists():
-                continue
-            with path.open("rb") as log:
-                log.seek(since.get(name, 0))
-                text = log.read().decode("utf-8", errors="replace")
-            found += [answer for line in text.splitlines() if (answer := parse(name, line.strip()))]
+            found += [answer for line in _appended(path, since.get(name, 0)) if (answer := parse(name, line))]
         return found
+
+    def tracebacks(self, since: dict[str, int]) -> list[str]:
+        """Replica log lines since `since` that carry a traceback: an error no status shows, such as
+        a socket event handler that raised (its ack never comes)."""
+        return [
+            f"{name}: {line[:2000]}"
+            for name, (path, parse) in self.sources.items()
+            if parse is _replica_answer
+            for line in _appended(path, since.get(name, 0))
+            if "Traceback" in line
+        ]
+
+
+def _appended(path: Path, offset: int) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open("rb") as log:
+        log.seek(offset)
+        text = log.read().decode("utf-8", errors="replace")
+    return [line.strip() for line in text.splitlines()]
 
 
 def _size(path: Path) -> int:

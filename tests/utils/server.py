@@ -12,13 +12,16 @@ from relay.http_protocol import LimitedHttpToolsProtocol
 
 
 @asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Yields the base URL (http://127.0.0.1:<port>). Same flags as `relay serve`."""
+async def serve(
+    app: ASGIApp, http: type[LimitedHttpToolsProtocol] = LimitedHttpToolsProtocol
+) -> AsyncIterator[str]:
+    """Yields the base URL (http://127.0.0.1:<port>). Same flags as `relay serve`; `http` may carry
+    other limits (`LimitedHttpToolsProtocol.with_limits`)."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=0,
-        http=LimitedHttpToolsProtocol,
+        http=http,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         proxy_headers=False,

@@ -1,18 +1,36 @@
 """A python-socketio test client that records every server event in order, per event name."""
 
 import asyncio
+import ssl
 from collections import defaultdict
 from typing import Any
 
+import aiohttp
 import socketio
 
 SOCKETIO_PATH = "/api/socketio"
 
 
 class SocketUser:
-    def __init__(self, url: str, token: str, *, transports: list[str] | None = None) -> None:
+    """`ssl_context` and `local_address` (a 127.0.0.0/8 source, so a client IP of its own) are for
+    sockets through the load balancer."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        transports: list[str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        local_address: str | None = None,
+    ) -> None:
         self.url, self.token, self.transports = url, token, transports or ["websocket"]
-        self.client = socketio.AsyncClient(reconnection=False)
+        self._aiohttp: aiohttp.ClientSession | None = None
+        if ssl_context is not None or local_address is not None:
+            local_addr = (local_address, 0) if local_address else None
+            connector = aiohttp.TCPConnector(ssl=ssl_context or True, local_addr=local_addr)
+            self._aiohttp = aiohttp.ClientSession(connector=connector)
+        self.client = socketio.AsyncClient(reconnection=False, http_session=self._aiohttp)
         self.events: defaultdict[str, list[Any]] = defaultdict(list)
         self.refusal: Any = None
         self._arrived = asyncio.Event()
@@ -61,5 +79,7 @@ class SocketUser:
             # python-engineio's client waits for its pending long-poll GET, which the server answers
             # only at the next ping (25 s); browsers abort that request instead, and so do we.
             await self.client.eio.disconnect(abort=True)
-            return
-        await self.client.disconnect()
+        else:
+            await self.client.disconnect()
+        if self._aiohttp is not None:
+            await self._aiohttp.close()

@@ -17,6 +17,9 @@ ORIGIN = "https://localhost:8443"
 class SigningKeys:
     private_file: Path
     public_file: Path
+    # What the verifying relay expects in `iss` and `azp` (a topology has its own URL for both).
+    issuer: str = ISSUER
+    origin: str = ORIGIN
 
     @classmethod
     def create(cls, directory: Path) -> "SigningKeys":
@@ -32,8 +35,8 @@ class SigningKeys:
         claims = {
             "sub": sub,
             "sid": f"sess_{uuid.uuid4().hex}",
-            "iss": ISSUER,
-            "azp": ORIGIN,
+            "iss": self.issuer,
+            "azp": self.origin,
             "iat": now,
             "nbf": now,
             "exp": now + 600,

@@ -78,6 +78,10 @@ class BucketStore:
 
     async def take(self, key: str, rate: float, burst: int) -> Decision:
         """Take one token from `key`. Raises the RedisError (or OSError) of the batch's call."""
+        return await self.submit(key, rate, burst)
+
+    def submit(self, key: str, rate: float, burst: int) -> asyncio.Future[Decision]:
+        """`take` as a future, for a caller that bounds the wait itself (cancelling it is safe)."""
         loop = asyncio.get_running_loop()
         pending = _PendingTake(key, rate, burst, loop.create_future())
         self._pending.append(pending)
@@ -85,7 +89,7 @@ class BucketStore:
             loop.call_soon(self._send_pending)
         elif len(self._pending) >= MAX_BATCH:
             self._send_pending()  # the scheduled call will find the next batch (or nothing)
-        return await pending.result
+        return pending.result
 
     def _send_pending(self) -> None:
         batch, self._pending = self._pending, []

@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     drain = Drain()
     app, native = create_app_and_socket_server(settings, drain=drain)
+    http_protocol = LimitedHttpToolsProtocol.with_limits(
+        max_head_bytes=settings.http_max_head_bytes,
+        head_timeout_seconds=settings.http_head_timeout_seconds,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
+    )
     config = uvicorn.Config(
         app,
         host=host or settings.host,
@@ -52,7 +57,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         loop="uvloop",
         # httptools with header size and read-time limits (issue 7); with the native socket server,
         # /api/socketio connections are handed to it first.
-        http=LimitedHttpToolsProtocol if native is None else native.sniffing_protocol(),
+        http=http_protocol if native is None else native.sniffing_protocol(http_protocol),
         ws_per_message_deflate=False,  # halves throughput when on (DESIGN §4 performance notes)
         proxy_headers=False,  # the client IP comes from RELAY_TRUSTED_PROXIES only (edge)
         server_header=False,

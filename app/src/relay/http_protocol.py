@@ -3,17 +3,16 @@
 A replica's port is reachable inside the cluster without the load balancer in front, and uvicorn's
 httptools mode has no setting for either limit: a 2 MB header was accepted, and headers trickled a
 byte at a time held a connection for as long as the client liked (issue 7, finding 12). The limits
-match haproxy's: the request line and headers within 16 KiB (else 431), read within 10 s of the
-connection opening or the previous request ending (else 408), and a body within 10 s of its headers.
+are settings whose defaults match haproxy's: the request line and headers within 16 KiB (else 431;
+RELAY_HTTP_MAX_HEAD_BYTES), read within 10 s of the connection opening or the previous request
+ending (else 408; RELAY_HTTP_HEAD_TIMEOUT_SECONDS), and a body within 10 s of its headers
+(RELAY_HTTP_BODY_TIMEOUT_SECONDS).
 """
 
 import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_HEADER_BYTES = 16 * 1024
-HEADER_TIMEOUT_SECONDS = 10.0
-BODY_TIMEOUT_SECONDS = 10.0
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
@@ -22,12 +21,29 @@ class HeadersTooLarge(Exception):
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
-    """Pass as `uvicorn.Config(http=LimitedHttpToolsProtocol)`.
+    """Pass `uvicorn.Config(http=LimitedHttpToolsProtocol.with_limits(...))`: uvicorn builds the
+    protocol itself, so the limits travel as class attributes of a subclass.
 
     The size is counted twice, because httptools hands over a header only once it is complete (it
     buffers a 2 MB value whole): from the parser's callbacks, and as the raw bytes of reads that end
     inside the head. Either count over the limit refuses; each is at most the head's true size.
     """
+
+    # The settings' defaults (relay.settings); `with_limits` sets the configured ones.
+    max_head_bytes = 16 * 1024
+    head_timeout_seconds = 10.0
+    body_timeout_seconds = 10.0
+
+    @classmethod
+    def with_limits(
+        cls, *, max_head_bytes: int, head_timeout_seconds: float, body_timeout_seconds: float
+    ) -> type["LimitedHttpToolsProtocol"]:
+        limits = {
+            "max_head_bytes": max_head_bytes,
+            "head_timeout_seconds": head_timeout_seconds,
+            "body_timeout_seconds": body_timeout_seconds,
+        }
+        return type(cls.__name__, (cls,), limits)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -36,7 +52,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_parsed_bytes = 0
         self._refusal: tuple[int, str] | None = None
         self._deadline: asyncio.TimerHandle | None = None
-        self._arm(HEADER_TIMEOUT_SECONDS, self._headers_timed_out)
+        self._arm(self.head_timeout_seconds, self._headers_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -46,8 +62,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._in_head and not self.transport.is_closing():  # this read ended inside a head
             self._head_raw_bytes += len(data)
-            if self._head_raw_bytes > MAX_HEADER_BYTES:
-                self._answer(431, f"request line and headers exceed {MAX_HEADER_BYTES} bytes")
+            if self._head_raw_bytes > self.max_head_bytes:
+                self._answer(431, f"request line and headers exceed {self.max_head_bytes} bytes")
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to any parser error, ours included: answer ours instead."""
@@ -66,14 +82,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline = None
 
     def _headers_timed_out(self) -> None:
-        self._answer(408, f"request headers not received within {HEADER_TIMEOUT_SECONDS:g} s")
+        self._answer(408, f"request headers not received within {self.head_timeout_seconds:g} s")
 
     def _body_timed_out(self) -> None:
         if self.cycle.response_started:
             self.transport.close()  # answered already; only the unread rest of the body is left
             return
         self.cycle.disconnected = True  # the app now sees http.disconnect, and its answer is dropped
-        self._answer(408, f"request body not received within {BODY_TIMEOUT_SECONDS:g} s")
+        self._answer(408, f"request body not received within {self.body_timeout_seconds:g} s")
 
     def _answer(self, status: int, reason: str) -> None:
         """The last answer on this connection: what follows in the stream cannot be parsed."""
@@ -87,8 +103,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _count(self, size: int) -> None:
         self._head_parsed_bytes += size
-        if self._head_parsed_bytes > MAX_HEADER_BYTES:
-            self._refusal = (431, f"request line and headers exceed {MAX_HEADER_BYTES} bytes")
+        if self._head_parsed_bytes > self.max_head_bytes:
+            self._refusal = (431, f"request line and headers exceed {self.max_head_bytes} bytes")
             raise HeadersTooLarge(self._refusal[1])
 
     # Parser callbacks
@@ -97,7 +113,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_parsed_bytes = 0
         if self._deadline is None:  # the next request on a keep-alive connection
-            self._arm(HEADER_TIMEOUT_SECONDS, self._headers_timed_out)
+            self._arm(self.head_timeout_seconds, self._headers_timed_out)
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -113,7 +129,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.parser.should_upgrade() and self._should_upgrade():
             self._disarm()  # a websocket: its own protocol takes the connection over
         else:
-            self._arm(BODY_TIMEOUT_SECONDS, self._body_timed_out)
+            self._arm(self.body_timeout_seconds, self._body_timed_out)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

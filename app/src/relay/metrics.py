@@ -31,7 +31,8 @@ RATE_LIMIT_HITS = Counter(
     "relay_rate_limit_hits_total", "Requests or messages refused by a rate limit.", ["scope"]
 )
 RATE_LIMIT_FAIL_OPEN = Counter(
-    "relay_rate_limit_fail_open_total", "Rate-limit checks let through because Redis did not answer."
+    "relay_rate_limit_fail_open_total",
+    "Rate-limit checks answered by the replica's own buckets because Redis did not answer in time.",
 )
 
 

@@ -1,10 +1,15 @@
 """Redis-backed token buckets shared by every replica: per client IP, per user, per user's messages.
 
 The buckets live in Redis (relay.bucket_store: one atomic Lua call, shared by concurrent takes),
-so every replica enforces the same budget. When Redis does not answer, limits fail open (DESIGN.md §4):
-a Redis blip must not take the API down. After a failure the limiter stops asking Redis for
-FAIL_OPEN_BACKOFF, so an outage costs requests nothing; each fail-open is counted, and the log
-says so at most once per FAIL_OPEN_LOG_INTERVAL so an outage does not flood the logs.
+so every replica enforces the same budget. When Redis does not answer in time, the replica answers
+from its own in-process buckets (relay.local_buckets), which every take also fills: a Redis blip
+must not take the API down, and a flood must not open the limits either. A deadline by the clock
+alone also counts the time this event loop was too busy to read Redis' reply, so under a flood a
+busy loop looked like a slow Redis and every limit turned off exactly when it mattered (issue 7):
+the deadline now ends only after the loop has had turns to read a reply. After a
+failure the limiter stops asking Redis for FAIL_OPEN_BACKOFF, so an outage costs requests nothing;
+each decision taken without Redis is counted (relay_rate_limit_fail_open_total), and the log says
+so at most once per FAIL_OPEN_LOG_INTERVAL so an outage does not flood the logs.
 """
 
 import asyncio
@@ -17,8 +22,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from relay.bucket_store import ALLOWED, BucketStore, Decision
+from relay.bucket_store import BucketStore, Decision
 from relay.errors import RelayError
+from relay.local_buckets import LocalBuckets
 from relay.logging import request_context
 from relay.metrics import record_rate_limit_fail_open, record_rate_limit_hit
 from relay.settings import Settings
@@ -28,6 +34,8 @@ __all__ = ["Decision", "IPRateLimit", "RateLimited", "RateLimiter"]
 FAIL_OPEN_LOG_INTERVAL = 30.0
 # After a failure, skip Redis this long: during an outage requests must not each wait for a timeout.
 FAIL_OPEN_BACKOFF = 1.0
+# Turns of the event loop a reply needs once it is in the socket (read, parse, resolve, resume).
+GRACE_TURNS = 5
 KEY_PREFIX = "relay:rl:"
 REFUSAL_CACHE_SIZE = 10_000
 # Paths never limited: probes must answer during a flood, and scrapers come from inside.
@@ -52,9 +60,10 @@ class RateLimited(RelayError):
 class RateLimiter:
     def __init__(self, redis: Redis, settings: Settings, *, timeout: float = 0.25) -> None:
         self.settings = settings
-        # Bounded wait: a hung Redis must cost a request at most this much before failing open.
+        # Bounded wait: a hung Redis must cost a request at most this much before the local buckets answer.
         self.timeout = timeout
         self.store = BucketStore(redis)
+        self.local = LocalBuckets()
         self._last_fail_open_log = -math.inf
         self._suppressed_fail_opens = 0
         self._skip_redis_until = -math.inf
@@ -70,18 +79,36 @@ class RateLimiter:
             if now < refused_until:
                 return Decision(allowed=False, retry_after=refused_until - now)
             del self._refused_until[key]
+        local = self.local.take(key, rate, burst)
         if now < self._skip_redis_until:
             record_rate_limit_fail_open()
-            return ALLOWED
+            return local
         try:
-            async with asyncio.timeout(self.timeout):
-                decision = await self.store.take(KEY_PREFIX + key, rate, burst)
-        except (RedisError, OSError, TimeoutError) as error:  # TimeoutError: Redis too slow to answer
+            decision = await self._ask_redis(key, rate, burst)
+        except (RedisError, OSError, TimeoutError) as error:  # TimeoutError: Redis did not answer
             self._note_fail_open(error)
-            return ALLOWED
+            return local
         if not decision.allowed:
             self._remember_refusal(key, now + decision.retry_after)
         return decision
+
+    async def _ask_redis(self, key: str, rate: float, burst: int) -> Decision:
+        """Redis' answer, waited for `timeout` s by the clock and then GRACE_TURNS turns of this
+        event loop: a loop too busy to run for a while (a flood) has not yet read a reply that may
+        be waiting in its socket, and the deadline is for Redis, not for the loop."""
+        answer = self.store.submit(KEY_PREFIX + key, rate, burst)
+        try:
+            await asyncio.wait([answer], timeout=self.timeout)
+            for _ in range(GRACE_TURNS):
+                if answer.done():
+                    break
+                await asyncio.sleep(0)
+        finally:
+            if not answer.done():
+                answer.cancel()
+        if answer.cancelled():
+            raise TimeoutError(f"Redis did not answer within {self.timeout:g} s")
+        return answer.result()
 
     def _remember_refusal(self, key: str, until: float) -> None:
         if len(self._refused_until) >= REFUSAL_CACHE_SIZE:
@@ -139,7 +166,8 @@ class RateLimiter:
             self._suppressed_fail_opens += 1
             return
         log.warning(
-            "rate limits failing open: Redis unreachable (%s: %s); %d more since the last warning",
+            "rate limits from this replica's own buckets: Redis did not answer in time (%s: %s); "
+            "%d more since the last warning",
             type(error).__name__,
             error,
             self._suppressed_fail_opens,

@@ -34,6 +34,10 @@ DEFAULT_UPLOAD_TYPES = {
     "text/plain": 1 * MiB,
     "application/zip": 50 * MiB,
 }
+# Below 1 KiB a browser's ordinary cookies and headers do not fit; above 1 MiB the limit protects nothing.
+HEAD_BYTES_RANGE = (1024, 1024 * 1024)
+# Every request is answered or closed within ping interval (25 s) + 5 s (issue 7).
+MAX_READ_TIMEOUT_SECONDS = 30.0
 
 
 def _split_commas(value: object) -> object:
@@ -115,6 +119,12 @@ class Settings(BaseSettings):
     socket_port: int | None = Field(default=None, ge=1, le=65535)
     # Unsent bytes per socket before it counts as a slow consumer and is closed (native server).
     socket_max_buffer_bytes: int = Field(default=1_048_576, ge=65536)
+    # The replica port's own request limits (relay.http_protocol), haproxy's values by default:
+    # request line + headers at most this many bytes (else 431), read within this many seconds
+    # (else 408), and a body's bytes arriving within this many seconds of its headers (else 408).
+    http_max_head_bytes: int = 16 * 1024
+    http_head_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 10.0
     hsts_seconds: int | None = None
 
     _split_lists = field_validator("allowed_origins", "trusted_proxies", mode="before")(_split_commas)
@@ -135,6 +145,28 @@ class Settings(BaseSettings):
                 )
             types[content_type.strip().lower()] = int(size)
         return types
+
+    @field_validator("http_max_head_bytes")
+    @classmethod
+    def _head_bytes(cls, value: int) -> int:
+        if not HEAD_BYTES_RANGE[0] <= value <= HEAD_BYTES_RANGE[1]:
+            raise ValueError(
+                f"RELAY_HTTP_MAX_HEAD_BYTES={value} is outside {HEAD_BYTES_RANGE[0]}..{HEAD_BYTES_RANGE[1]}: "
+                "set it to the largest request line + headers a client may send (default 16384, "
+                "haproxy's tune.bufsize)"
+            )
+        return value
+
+    @field_validator("http_head_timeout_seconds", "http_body_timeout_seconds")
+    @classmethod
+    def _read_timeout(cls, value: float, info) -> float:
+        if not 0 < value <= MAX_READ_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"RELAY_{info.field_name.upper()}={value:g} must be above 0 and at most "
+                f"{MAX_READ_TIMEOUT_SECONDS:g} s (a request is answered within the ping interval + 5 s); "
+                "the default is 10"
+            )
+        return value
 
     @field_validator("clerk_publishable_key")
     @classmethod

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import socketio
-from redis.exceptions import RedisError
 
 from relay.http_protocol import LimitedHttpToolsProtocol
 from relay.metrics import record_messages_delivered, record_socket_delivery_failure
@@ -132,12 +131,15 @@ class NativeSocketServer:
         await self.wire.close()
         await self._fanout.stop()
 
-    def sniffing_protocol(self) -> Callable[..., asyncio.Protocol]:
-        """uvicorn's `http=` for the main port: /api/socketio connections go to this server."""
+    def sniffing_protocol(
+        self, http_protocol: type[LimitedHttpToolsProtocol]
+    ) -> Callable[..., asyncio.Protocol]:
+        """uvicorn's `http=` for the main port: /api/socketio connections go to this server, the
+        rest to `http_protocol` (the configured head limits)."""
         wire = self.wire
 
         def factory(**uvicorn_state: Any) -> asyncio.Protocol:
-            return SocketSniffingProtocol(wire, lambda: LimitedHttpToolsProtocol(**uvicorn_state))
+            return SocketSniffingProtocol(wire, lambda: http_protocol(**uvicorn_state))
 
         return factory
 
@@ -147,10 +149,8 @@ class NativeSocketServer:
         )
         if client_ip is None:
             return None
-        try:
-            decision = await self._limiter.hit_handshake(client_ip)
-        except (RedisError, OSError):
-            return None  # rate limits fail open when Redis is down (DESIGN §4); the limiter counts it
+        # Without Redis the limiter answers from this replica's own buckets (relay.ratelimit).
+        decision = await self._limiter.hit_handshake(client_ip)
         return None if decision.allowed else decision.retry_after
 
 
