@@ -24,7 +24,9 @@ from infra.network import Network, NetworkArgs
 from infra.network_policy import NetworkPeers
 from infra.operator_secrets import OperatorSecrets, OperatorSecretsArgs
 from infra.registry import Registry, RegistryArgs
+from infra.socket_route import SocketRoute, SocketRouteArgs
 from infra.storage import REPLICATION_RULE, Storage, StorageArgs
+from infra.workload import SOCKET_PORT
 
 settings = load_settings()
 prefix = settings.name_prefix
@@ -123,8 +125,21 @@ edge = Edge(
         access_log_bucket=storage.logs_bucket_name,
         web_acl_arn=firewall.regional_acl_arn,
         shield_advanced=settings.shield_advanced,
+        socket_port=SOCKET_PORT if settings.native_sockets else None,
     ),
     opts,
+)
+# relay:socketServer=native: /api/socketio goes to the pods' own socket port (issue 13).
+socket_route = (
+    SocketRoute(
+        f"{prefix}-sockets",
+        SocketRouteArgs(
+            vpc_id=network.vpc_id, https_listener_arn=edge.https_listener.arn, socket_port=SOCKET_PORT
+        ),
+        opts,
+    )
+    if settings.native_sockets
+    else None
 )
 cluster = Cluster(
     f"{prefix}-eks",
@@ -145,7 +160,10 @@ cluster = Cluster(
         log_retention_days=settings.log_retention_days,
         lb_controller_chart_version=settings.lb_controller_chart_version,
         cluster_autoscaler_chart_version=settings.cluster_autoscaler_chart_version,
-        target_group_arn=edge.target_group_arn,
+        target_group_arns=[
+            edge.target_group_arn,
+            *([socket_route.target_group_arn] if socket_route is not None else []),
+        ],
     ),
     opts,
 )
@@ -218,6 +236,7 @@ app = App(
         uploads_key_arn=storage.uploads_key_arn,
         cdn_key_pair_id=storage.cdn_key_pair_id,
         target_group_arn=edge.target_group_arn,
+        socket_target_group_arn=socket_route.target_group_arn if socket_route is not None else None,
         alb_security_group_id=edge.security_group_id,
         oidc_provider=cluster.oidc_provider,
         lb_controller=cluster.lb_controller.release,
@@ -231,6 +250,8 @@ app = App(
     ),
     pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.provider}),
 )
+if socket_route is not None:
+    socket_route.route_after([app.deployment])
 
 monitoring = Monitoring(
     f"{prefix}-monitoring",

@@ -4,6 +4,7 @@ Order matters and is declared: the migrations Job for this image must finish (pu
 waits for a Job to complete) before the Deployment rolls. Pods are non-root with a read-only
 root filesystem, spread over zones, drained on shutdown, and attached to the ALB's target
 group by a TargetGroupBinding, so the ALB and its settings stay in Pulumi, not in an Ingress.
+With the native socket server, a second binding attaches their socket port to SocketRoute's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import pulumi_kubernetes as k8s
 from infra.database_roles import DatabaseRoles, DatabaseRolesArgs
 from infra.irsa import irsa_role, irsa_service_account
 from infra.network_policy import NetworkPeers, network_policies
-from infra.workload import DRAIN_SECONDS, WorkloadSpec, deployment_spec, migration_job_spec
+from infra.workload import (
+    DRAIN_SECONDS,
+    PORT,
+    SOCKET_PORT,
+    WorkloadSpec,
+    deployment_spec,
+    migration_job_spec,
+)
 
 SERVICE_ACCOUNT = "relay"
 
@@ -60,6 +68,9 @@ class AppArgs:
     oidc_provider: aws.iam.OpenIdConnectProvider
     lb_controller: pulumi.Resource  # installs the TargetGroupBinding CRD
     peers: NetworkPeers  # who may reach the pods, and whom they may reach
+    # relay:socketServer=native: SocketRoute's target group, where the pods' socket port is bound.
+    # None: python-socketio serves sockets on the app port.
+    socket_target_group_arn: pulumi.Input[str] | None = None
     cdn_signer_private_key: pulumi.Input[str] | None = None
     sentry_dsn: pulumi.Input[str] | None = None
 
@@ -83,7 +94,10 @@ class App(pulumi.ComponentResource):
         )
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         # Before any pod: the namespace denies all traffic but what these policies allow.
-        policies = network_policies(name, args.namespace, labels, args.peers, self, namespace)
+        socket_port = SOCKET_PORT if args.socket_target_group_arn is not None else None
+        policies = network_policies(
+            name, args.namespace, labels, args.peers, self, namespace, socket_port=socket_port
+        )
         self.roles = DatabaseRoles(
             f"{name}-db-roles",
             DatabaseRolesArgs(
@@ -156,19 +170,20 @@ class App(pulumi.ComponentResource):
                 custom_timeouts=pulumi.CustomTimeouts(create="16m", update="16m"),
             ),
         )
+        bindings = self._traffic(name, args, labels, in_namespace, socket_port)
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": "relay", "namespace": args.namespace, "labels": labels},
-            spec=deployment_spec(spec, checksum),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrations]),
+            spec=deployment_spec(spec, checksum, socket_port=socket_port),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrations, *bindings]),
         )
-        self._scaling_and_traffic(name, args, labels, in_namespace)
+        self._scaling(name, args, labels, in_namespace)
         self.migrations_job = migrations
         self.register_outputs({"deployment": self.deployment.metadata.name})
 
     def _settings(self, args: AppArgs) -> dict[str, pulumi.Input[str]]:
         """Non-secret settings, named as the service's settings contract (RELAY_*) expects."""
-        return {
+        settings: dict[str, pulumi.Input[str]] = {
             "RELAY_ENVIRONMENT": args.environment,
             "RELAY_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; only the Service reaches it)
             "RELAY_PORT": "8000",
@@ -188,6 +203,11 @@ class App(pulumi.ComponentResource):
             # deregistration delay are derived from the same constants (infra/workload.py).
             "RELAY_DRAIN_SECONDS": str(DRAIN_SECONDS),
         }
+        if args.socket_target_group_arn is not None:
+            # Relay's own socket server, also listening where SocketRoute's target group sends the path.
+            settings["RELAY_SOCKET_SERVER"] = "native"
+            settings["RELAY_SOCKET_PORT"] = str(SOCKET_PORT)
+        return settings
 
     def _secrets(self, args: AppArgs) -> dict[str, pulumi.Input[str]]:
         """Connection URLs for the roles DatabaseRoles sets up; optional secrets only when configured."""
@@ -217,20 +237,60 @@ class App(pulumi.ComponentResource):
             values["RELAY_SENTRY_DSN"] = args.sentry_dsn
         return values
 
-    def _scaling_and_traffic(
-        self, name: str, args: AppArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> None:
+    def _traffic(
+        self,
+        name: str,
+        args: AppArgs,
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
+        socket_port: int | None,
+    ) -> list[pulumi.Resource]:
+        """The Service and a TargetGroupBinding per target group. Declared before the Deployment:
+        the controller injects a pod's readiness gates only for bindings that exist when the pod is
+        created, so a rollout then waits until the new pods are healthy in every target group."""
         meta = {"name": "relay", "namespace": args.namespace, "labels": labels}
+        ports = [{"name": "http", "port": PORT, "target_port": "http", "protocol": "TCP"}]
+        if socket_port is not None:
+            ports.append({"name": "socket", "port": socket_port, "target_port": "socket", "protocol": "TCP"})
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=meta,
-            spec={
-                "type": "ClusterIP",
-                "selector": labels,
-                "ports": [{"name": "http", "port": 8000, "target_port": "http", "protocol": "TCP"}],
-            },
+            spec={"type": "ClusterIP", "selector": labels, "ports": ports},
             opts=opts,
         )
+        bindings = [(f"{name}-target-group-binding", "relay", PORT, args.target_group_arn)]
+        if socket_port is not None and args.socket_target_group_arn is not None:
+            socket_binding = f"{name}-socket-target-group-binding"
+            bindings.append((socket_binding, "relay-socket", socket_port, args.socket_target_group_arn))
+        return [
+            k8s.apiextensions.CustomResource(
+                resource_name,
+                api_version="elbv2.k8s.aws/v1beta1",
+                kind="TargetGroupBinding",
+                metadata={**meta, "name": binding_name},
+                spec={
+                    "serviceRef": {"name": "relay", "port": port},
+                    "targetGroupARN": target_group_arn,
+                    "targetType": "ip",
+                    # The controller opens the pods' security group to the ALB's, on this port only.
+                    "networking": {
+                        "ingress": [
+                            {
+                                "from": [{"securityGroup": {"groupID": args.alb_security_group_id}}],
+                                "ports": [{"protocol": "TCP", "port": port}],
+                            }
+                        ]
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[service, args.lb_controller]),
+            )
+            for resource_name, binding_name, port, target_group_arn in bindings
+        ]
+
+    def _scaling(
+        self, name: str, args: AppArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> None:
+        meta = {"name": "relay", "namespace": args.namespace, "labels": labels}
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=meta,
@@ -262,26 +322,6 @@ class App(pulumi.ComponentResource):
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-target-group-binding",
-            api_version="elbv2.k8s.aws/v1beta1",
-            kind="TargetGroupBinding",
-            metadata=meta,
-            spec={
-                "serviceRef": {"name": "relay", "port": 8000},
-                "targetGroupARN": args.target_group_arn,
-                "targetType": "ip",
-                "networking": {
-                    "ingress": [
-                        {
-                            "from": [{"securityGroup": {"groupID": args.alb_security_group_id}}],
-                            "ports": [{"protocol": "TCP", "port": 8000}],
-                        }
-                    ]
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[service, args.lb_controller]),
         )
 
 

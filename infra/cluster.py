@@ -56,7 +56,7 @@ class ClusterArgs:
     log_retention_days: int
     lb_controller_chart_version: str
     cluster_autoscaler_chart_version: str
-    target_group_arn: pulumi.Input[str]  # the only target group the LB controller may change
+    target_group_arns: Sequence[pulumi.Input[str]]  # the only target groups the LB controller may change
 
 
 def _assume(service: str) -> str:
@@ -162,7 +162,7 @@ class Cluster(pulumi.ComponentResource):
                 vpc_id=args.vpc_id,
                 chart_version=args.lb_controller_chart_version,
                 oidc_provider=self.oidc_provider,
-                target_group_arn=args.target_group_arn,
+                target_group_arns=args.target_group_arns,
                 cluster_security_group_id=self.security_group_id,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider}),

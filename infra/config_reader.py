@@ -72,13 +72,14 @@ EXAMPLES: dict[str, str] = {
     "backupVaultLockMode": "governance",
     "sentryDsn": "https://<key>@o0.ingest.sentry.io/<project>",
     "dbRestoredInstanceId": "relay-prod-pitr-202612010300",
+    "socketServer": "native",
     "alarmWebhookUrl": "https://hooks.example.com/relay",
     "cdnSignerPrivateKeyPem": '"$(cat cdn-signer-private.pem)"',
 }
 # Optional secrets: set with `pulumi config set --secret`; never in the committed YAML.
 SECRET_KEYS = ("alarmWebhookUrl", "cdnSignerPrivateKeyPem", "sentryDsn")
 # Optional plain settings: absent means the program's default behaviour (see infra/config.py).
-OPTIONAL_KEYS = ("appImage", "dbRestoredInstanceId")
+OPTIONAL_KEYS = ("appImage", "dbRestoredInstanceId", "socketServer")
 
 
 class ConfigError(ValueError):

@@ -2,7 +2,9 @@
 
 HTTP only redirects; HTTPS terminates with a TLS 1.3/1.2 policy. The target group is of type
 `ip` so the AWS Load Balancer Controller can bind pods to it directly (TargetGroupBinding), and
-uses `lb_cookie` stickiness because Socket.IO long-polling must reach the same process.
+uses `lb_cookie` stickiness because Socket.IO long-polling must reach the same process. With the
+native socket server (`socket_port` set) the socket path has a target group of its own
+(infra/socket_route.py) that carries the stickiness, and this one, REST only, needs none.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ APP_PORT = 8000
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Socket.IO pings every 25 s (DESIGN §4); the idle timeout must outlast a ping with margin.
 IDLE_TIMEOUT_SECONDS = 120
+# A pod's target group settings, the same for the app port and the socket port.
+STICKINESS = {"type": "lb_cookie", "enabled": True, "cookie_duration": 86_400}
+HEALTH_CHECK = {
+    "path": "/healthz",
+    "matcher": "200",
+    "interval": 10,
+    "timeout": 5,
+    "healthy_threshold": 2,
+    "unhealthy_threshold": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -32,15 +44,22 @@ class EdgeArgs:
     access_log_bucket: pulumi.Input[str]
     web_acl_arn: pulumi.Input[str]
     shield_advanced: bool
+    # The pods' native socket listener (relay:socketServer=native), reached by SocketRoute; None
+    # while python-socketio serves sockets on the app port.
+    socket_port: int | None = None
 
 
 class Edge(pulumi.ComponentResource):
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("relay:edge:Edge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        pod_ports = [(APP_PORT, "relay pods")]
+        if args.socket_port is not None:
+            pod_ports.append((args.socket_port, "relay pods' socket listener"))
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-alb-sg",
             vpc_id=args.vpc_id,
+            # Unchanged with the socket port: a new description would replace the security group.
             description="Relay ALB: HTTPS and HTTP (redirect only) from anywhere; to pods on the app port",
             ingress=[
                 {
@@ -55,11 +74,12 @@ class Edge(pulumi.ComponentResource):
             egress=[
                 {
                     "protocol": "tcp",
-                    "from_port": APP_PORT,
-                    "to_port": APP_PORT,
+                    "from_port": port,
+                    "to_port": port,
                     "cidr_blocks": [args.vpc_cidr],
-                    "description": "relay pods",
+                    "description": role,
                 }
+                for port, role in pod_ports
             ],
             opts=child,
         )
@@ -84,15 +104,9 @@ class Edge(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             # Sockets stay open while a terminating pod drains them (preStop + drain + shutdown).
             deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
-            stickiness={"type": "lb_cookie", "enabled": True, "cookie_duration": 86_400},
-            health_check={
-                "path": "/healthz",
-                "matcher": "200",
-                "interval": 10,
-                "timeout": 5,
-                "healthy_threshold": 2,
-                "unhealthy_threshold": 2,
-            },
+            # REST needs no stickiness once the socket path has its own target group.
+            stickiness=STICKINESS if args.socket_port is None else {**STICKINESS, "enabled": False},
+            health_check=HEALTH_CHECK,
             opts=child,
         )
         certificate = ValidatedCertificate(

@@ -8,6 +8,7 @@ target group and open the cluster security group to the ALB, and create no load 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,7 +28,7 @@ class LoadBalancerControllerArgs:
     vpc_id: pulumi.Input[str]
     chart_version: str
     oidc_provider: aws.iam.OpenIdConnectProvider
-    target_group_arn: pulumi.Input[str]  # the only target group it may change
+    target_group_arns: Sequence[pulumi.Input[str]]  # the only target groups it may change
     cluster_security_group_id: pulumi.Input[str]  # the only security group it may open
 
 
@@ -42,8 +43,8 @@ class LoadBalancerController(pulumi.ComponentResource):
             NAMESPACE,
             SERVICE_ACCOUNT,
             parent=self,
-            policy=pulumi.Output.all(args.target_group_arn, args.cluster_security_group_id).apply(
-                lambda v: _policy(v[0], v[1])
+            policy=pulumi.Output.all(args.cluster_security_group_id, *args.target_group_arns).apply(
+                lambda v: _policy(v[0], *v[1:])
             ),
         )
         self.release = k8s.helm.v3.Release(
@@ -72,7 +73,8 @@ class LoadBalancerController(pulumi.ComponentResource):
         self.register_outputs({"release": self.release.name})
 
 
-def _policy(target_group_arn: str, cluster_sg_id: str) -> str:
+def _policy(cluster_sg_id: str, *arns: str) -> str:
+    """`arns`: the target groups whose targets the controller registers."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -91,7 +93,8 @@ def _policy(target_group_arn: str, cluster_sg_id: str) -> str:
                         "elasticloadbalancing:RegisterTargets",
                         "elasticloadbalancing:DeregisterTargets",
                     ],
-                    "Resource": target_group_arn,
+                    # One ARN stays a string, so a stack without a socket route keeps its policy as is.
+                    "Resource": list(arns) if len(arns) > 1 else arns[0],
                 },
                 {
                     "Sid": "OpenClusterSecurityGroupToAlb",

@@ -2,9 +2,10 @@
 
 Everything is denied, then the relay pods (Deployment and Jobs) get what they use:
 - in: the app port from the ALB (its nodes live in the public subnets) and from the metrics
-  scraper. The scraper (the CloudWatch agent of the observability add-on) runs on the host network,
-  so it arrives from a node address in the private subnets; pod and node addresses share those
-  subnets, so this rule cannot tell them apart, and it opens the app port only.
+  scraper; with the native socket server, its socket port from the ALB only. The scraper (the
+  CloudWatch agent of the observability add-on) runs on the host network, so it arrives from a
+  node address in the private subnets; pod and node addresses share those subnets, so this rule
+  cannot tell them apart, and it opens the app port only.
 - out: DNS to CoreDNS; Postgres and Redis in the database subnets; HTTPS.
 
 HTTPS goes to any address on purpose: the pods call the auth provider's JWKS URL and Sentry, whose
@@ -45,12 +46,24 @@ def network_policies(
     peers: NetworkPeers,
     parent: pulumi.Resource,
     namespace_resource: pulumi.Resource,
+    socket_port: int | None = None,
 ) -> list[k8s.networking.v1.NetworkPolicy]:
     opts = pulumi.ResourceOptions(parent=parent, depends_on=[namespace_resource])
     pods = {"match_labels": {"app.kubernetes.io/name": labels["app.kubernetes.io/name"]}}
 
     def blocks(cidrs: tuple[str, ...]) -> list[dict]:
         return [{"ip_block": {"cidr": cidr}} for cidr in cidrs]
+
+    ingress = [
+        {
+            "from": blocks(peers.load_balancer_cidrs + peers.scraper_cidrs),
+            "ports": [{"protocol": "TCP", "port": PORT}],
+        }
+    ]
+    if socket_port is not None:
+        ingress.append(
+            {"from": blocks(peers.load_balancer_cidrs), "ports": [{"protocol": "TCP", "port": socket_port}]}
+        )
 
     deny_all = k8s.networking.v1.NetworkPolicy(
         f"{name}-deny-all",
@@ -64,12 +77,7 @@ def network_policies(
         spec={
             "pod_selector": pods,
             "policy_types": ["Ingress", "Egress"],
-            "ingress": [
-                {
-                    "from": blocks(peers.load_balancer_cidrs + peers.scraper_cidrs),
-                    "ports": [{"protocol": "TCP", "port": PORT}],
-                }
-            ],
+            "ingress": ingress,
             "egress": [
                 {
                     "to": [

@@ -13,6 +13,9 @@ from typing import Any
 import pulumi
 
 PORT = 8000
+# With relay:socketServer=native, the app's own /api/socketio listener (RELAY_SOCKET_PORT), which the
+# ALB reaches through a target group of its own (infra/socket_route.py).
+SOCKET_PORT = 8100
 # Shutdown, from the one constant set that every timer derives from (Edge reads them too):
 PRESTOP_SLEEP_SECONDS = 15  # the ALB needs a few health-check rounds to stop routing to the pod
 DRAIN_SECONDS = 60  # RELAY_DRAIN_SECONDS: /healthz answers 503 while sockets move to other pods
@@ -102,12 +105,18 @@ def migration_job_spec(spec: WorkloadSpec) -> dict[str, Any]:
     }
 
 
-def deployment_spec(spec: WorkloadSpec, settings_checksum: pulumi.Input[str]) -> dict[str, Any]:
-    """`settings_checksum` changes with the ConfigMap or Secret, so new settings roll the pods."""
+def deployment_spec(
+    spec: WorkloadSpec, settings_checksum: pulumi.Input[str], *, socket_port: int | None = None
+) -> dict[str, Any]:
+    """`settings_checksum` changes with the ConfigMap or Secret, so new settings roll the pods.
+    `socket_port`: the native socket listener's port, exposed beside the app port."""
     serve = _container(spec, "relay", ["relay", "serve"])
     probe = {"http_get": {"path": "/healthz", "port": "http"}, "timeout_seconds": 2}
+    ports = [{"name": "http", "container_port": PORT, "protocol": "TCP"}]
+    if socket_port is not None:
+        ports.append({"name": "socket", "container_port": socket_port, "protocol": "TCP"})
     serve.update(
-        ports=[{"name": "http", "container_port": PORT, "protocol": "TCP"}],
+        ports=ports,
         startup_probe={**probe, "period_seconds": 2, "failure_threshold": 30},
         readiness_probe={**probe, "period_seconds": 5, "failure_threshold": 2},
         liveness_probe={**probe, "period_seconds": 10, "failure_threshold": 3},

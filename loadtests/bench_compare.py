@@ -54,6 +54,7 @@ def relay_topology(kind: str) -> Iterator[Topology]:
         https=free_port(),
         http=free_port(),
         replicas=(free_port(), free_port()),
+        sockets=(free_port(), free_port()),
         s3=free_port(),
         postgres=Ports.from_env().postgres,
         redis=free_port(),

@@ -184,8 +184,14 @@ def running_pid(layout: Layout) -> int | None:
     return read_pid(layout.pid_file("haproxy"))
 
 
+# Backends that hold every replica: the API's, and with native sockets the socket path's.
+BACKENDS = ("relay", "relay_socket")
+
+
 def server_states(layout: Layout) -> dict[str, str]:
-    """Each replica's status as haproxy's health checks see it (`UP`, `DOWN`, ...), from the stats socket."""
+    """Each replica's status as haproxy's health checks see it (`UP`, `DOWN`, ...), from the stats
+    socket. With native sockets each backend checks the replica on its own, so a replica is `UP` only
+    once both say so; while they disagree its status names each (`relay=UP relay_socket=DOWN`)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stats:
         stats.settimeout(2)
         stats.connect(str(layout.haproxy_socket))
@@ -195,9 +201,14 @@ def server_states(layout: Layout) -> dict[str, str]:
             chunks.append(chunk)
     lines = b"".join(chunks).decode().splitlines()
     header = lines[0].lstrip("# ").split(",")
-    states = {}
+    by_backend: dict[str, dict[str, str]] = {}
     for line in lines[1:]:
         row = dict(zip(header, line.split(","), strict=False))
-        if row.get("pxname") == "relay" and row.get("svname") not in ("FRONTEND", "BACKEND", None):
-            states[row["svname"]] = row["status"]
+        if row.get("pxname") in BACKENDS and row.get("svname") not in ("FRONTEND", "BACKEND", None):
+            by_backend.setdefault(row["svname"], {})[row["pxname"]] = row["status"]
+    states = {}
+    for name, backends in by_backend.items():
+        statuses = set(backends.values())
+        agreed = statuses.pop() if len(statuses) == 1 else None
+        states[name] = agreed or " ".join(f"{b}={status}" for b, status in sorted(backends.items()))
     return states

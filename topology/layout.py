@@ -19,9 +19,6 @@ UPLOADS_BUCKET = "relay-uploads"
 DATABASE_NAME = "relay"
 OWNER_ROLE = "relay_owner"
 APP_ROLE = "relay_app"
-# With RELAY_SOCKET_SERVER=native, each replica's socket listener is on its port + this offset, and
-# haproxy routes /api/socketio there by path (issue 13).
-SOCKET_PORT_OFFSET = 100
 
 
 def native_sockets() -> bool:
@@ -56,6 +53,9 @@ class Ports:
     https: int = 8443
     http: int = 8080
     replicas: tuple[int, ...] = (8001, 8002)
+    # With RELAY_SOCKET_SERVER=native, each replica's own /api/socketio listener (RELAY_SOCKET_PORT),
+    # where haproxy routes that path (issue 13). Explicit, so free-port topologies cannot collide.
+    sockets: tuple[int, ...] = (8101, 8102)
     s3: int = 9000
     postgres: int = 5432
     redis: int = 6379
@@ -66,6 +66,7 @@ class Ports:
             https=_port_from_env("RELAY_LB_PORT", cls.https),
             http=_port_from_env("RELAY_LB_HTTP_PORT", cls.http),
             replicas=_ports_from_env("RELAY_REPLICA_PORTS", cls.replicas),
+            sockets=_ports_from_env("RELAY_SOCKET_PORTS", cls.sockets),
             s3=_port_from_env("RELAY_S3_PORT", cls.s3),
             postgres=_port_from_env("RELAY_POSTGRES_PORT", cls.postgres),
             redis=_port_from_env("RELAY_REDIS_PORT", cls.redis),
@@ -77,7 +78,9 @@ class Ports:
     @classmethod
     def from_json(cls, text: str) -> "Ports":
         values = json.loads(text)
-        return cls(**{**values, "replicas": tuple(values["replicas"])})
+        # A record written before socket ports were recorded keeps the default ones.
+        sockets = tuple(values.pop("sockets", cls.sockets))
+        return cls(**{**values, "replicas": tuple(values["replicas"]), "sockets": sockets})
 
     @property
     def public_url(self) -> str:
@@ -88,7 +91,7 @@ class Ports:
 
     def socket_ports(self) -> dict[str, int]:
         """Each replica's native socket listener (RELAY_SOCKET_PORT), used when native_sockets()."""
-        return {name: port + SOCKET_PORT_OFFSET for name, port in self.replica_ports().items()}
+        return dict(zip(REPLICA_NAMES, self.sockets, strict=True))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 
 from topology.errors import TopologyError
-from topology.layout import REPO_ROOT, Layout, Ports
+from topology.layout import REPO_ROOT, Layout, Ports, native_sockets
 from topology.processes import pid_alive, read_pid, spawn_daemon, stop_from_pid_file
 
 
@@ -28,6 +28,9 @@ class ReplicaSet:
         ]
         for name, port in self.ports.replica_ports().items():
             argv += ["--replica", f"{name}={port}"]
+        if native_sockets():
+            for name, port in self.ports.socket_ports().items():
+                argv += ["--socket-port", f"{name}={port}"]
         return spawn_daemon(
             argv,
             pid_file=self.layout.pid_file("supervisor"),

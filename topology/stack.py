@@ -15,7 +15,16 @@ import httpx
 
 from topology import certs, database, haproxy, postgres_server, redis_server, s3
 from topology.errors import TopologyError
-from topology.layout import APP_ROLE, DATABASE_NAME, OWNER_ROLE, REPO_ROOT, UPLOADS_BUCKET, Layout, Ports
+from topology.layout import (
+    APP_ROLE,
+    DATABASE_NAME,
+    OWNER_ROLE,
+    REPO_ROOT,
+    UPLOADS_BUCKET,
+    Layout,
+    Ports,
+    native_sockets,
+)
 from topology.processes import port_open
 from topology.replicas import ReplicaSet
 
@@ -159,6 +168,9 @@ class Topology:
             return []
         for name, port in self.ports.replica_ports().items():
             self._require_free(port, f"replica {name}", "RELAY_REPLICA_PORTS")
+        if native_sockets():
+            for name, port in self.ports.socket_ports().items():
+                self._require_free(port, f"replica {name}'s socket listener", "RELAY_SOCKET_PORTS")
         pid = self.replicas.start(self.process_env(), grace_seconds=self.drain_seconds + 10)
         ports = ", ".join(str(p) for p in self.ports.replicas)
         return [f"started supervisor pid {pid} with replicas on 127.0.0.1:{ports}"]

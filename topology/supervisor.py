@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from topology.layout import SOCKET_PORT_OFFSET, Layout, native_sockets
+from topology.layout import Layout
 
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 10.0
@@ -33,6 +33,8 @@ log = logging.getLogger("topology.supervisor")
 class Replica:
     name: str
     port: int
+    # The native socket listener's port (RELAY_SOCKET_PORT); None with python-socketio.
+    socket_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -45,23 +47,31 @@ class Replica:
         return {
             "pid": self.process.pid if running and self.process else None,
             "port": self.port,
+            "socket_port": self.socket_port,
             "restarts": self.restarts,
             "last_exit": self.last_exit,
         }
 
 
 class Supervisor:
-    def __init__(self, layout: Layout, replicas: dict[str, int], grace_seconds: float) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        replicas: dict[str, int],
+        grace_seconds: float,
+        socket_ports: dict[str, int] | None = None,
+    ) -> None:
         self.layout = layout
-        self.replicas = [Replica(name, port) for name, port in replicas.items()]
+        sockets = socket_ports or {}
+        self.replicas = [Replica(name, port, sockets.get(name)) for name, port in replicas.items()]
         self.grace_seconds = grace_seconds
         self.stopping = False
         self.relay = str(Path(sys.executable).with_name("relay"))
 
     def _start(self, replica: Replica) -> None:
         env = {**os.environ, "RELAY_REPLICA_ID": replica.name}
-        if native_sockets():  # the socket path's own listener, where haproxy routes it
-            env["RELAY_SOCKET_PORT"] = str(replica.port + SOCKET_PORT_OFFSET)
+        if replica.socket_port is not None:  # the socket path's own listener, where haproxy routes it
+            env["RELAY_SOCKET_PORT"] = str(replica.socket_port)
         with self.layout.log_file(f"replica-{replica.name}").open("ab") as out:
             replica.process = subprocess.Popen(  # noqa: S603  # fixed argv
                 [self.relay, "serve", "--host", "127.0.0.1", "--port", str(replica.port)],
@@ -143,11 +153,19 @@ class Supervisor:
                 process.wait()
 
 
-def parse_replica(value: str) -> tuple[str, int]:
+def _parse_named_port(option: str, example: str, value: str) -> tuple[str, int]:
     name, _, port = value.partition("=")
     if not name or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"--replica {value!r}: expected NAME=PORT, e.g. r1=8001")
+        raise argparse.ArgumentTypeError(f"{option} {value!r}: expected NAME=PORT, e.g. {example}")
     return name, int(port)
+
+
+def parse_replica(value: str) -> tuple[str, int]:
+    return _parse_named_port("--replica", "r1=8001", value)
+
+
+def parse_socket_port(value: str) -> tuple[str, int]:
+    return _parse_named_port("--socket-port", "r1=8101", value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,10 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--replica", type=parse_replica, action="append", required=True)
+    parser.add_argument(
+        "--socket-port",
+        type=parse_socket_port,
+        action="append",
+        default=[],
+        help="a replica's native socket listener (RELAY_SOCKET_PORT), with RELAY_SOCKET_SERVER=native",
+    )
     parser.add_argument("--grace", type=float, default=15.0, help="seconds a replica gets to drain on stop")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
-    return Supervisor(Layout(args.workdir), dict(args.replica), args.grace).run()
+    sockets = dict(args.socket_port)
+    unknown = sorted(set(sockets) - {name for name, _ in args.replica})
+    if unknown:
+        parser.error(f"--socket-port names no --replica: {', '.join(unknown)}")
+    return Supervisor(Layout(args.workdir), dict(args.replica), args.grace, sockets).run()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,14 @@ def variant_run() -> StackRun:
     return run
 
 
+@pytest.fixture(scope="session", params=STACKS)
+def native_run(request) -> StackRun:
+    """Each committed stack switched to the native socket server (relay:socketServer=native)."""
+    run = capture_run(request.param, config={**stack_config(request.param), "relay:socketServer": "native"})
+    assert run.error is None, run.error
+    return run
+
+
 @pytest.fixture(scope="session")
 def pinned_run() -> StackRun:
     """prod with relay:appImage set: the rollback and promotion path."""

@@ -55,6 +55,7 @@ def test_a_missing_required_key_is_named_with_an_example_fix(key):
         ("appDbPoolSize", "50"),
         ("dbBackupRetentionDays", "3"),
         ("cacheSnapshotRetentionDays", "1"),
+        ("socketServer", "socket.io"),
     ],
 )
 def test_an_invalid_value_is_named_with_the_key_the_value_and_the_fix(key, bad):

@@ -72,6 +72,7 @@ def topology(postgres_proxy: FaultProxy, s3_proxy: FaultProxy) -> Iterator[Fault
         https=free_port(),
         http=free_port(),
         replicas=(free_port(), free_port()),
+        sockets=(free_port(), free_port()),
         s3=s3_proxy.upstream_port,
         postgres=postgres_proxy.upstream_port,
         redis=free_port(),

@@ -52,13 +52,14 @@ def test_a_replica_marked_down_has_its_sessions_closed(tmp_path: Path) -> None:
 
 def test_native_socket_server_gets_the_socket_path_by_path_and_only_it_is_sticky(tmp_path: Path) -> None:
     """RELAY_SOCKET_SERVER=native (issue 13): /api/socketio to each replica's socket listener
-    (its port + 100), health-checked on the main port; REST without a cookie. haproxy accepts it."""
+    (Ports.sockets), health-checked on the main port; REST without a cookie. haproxy accepts it."""
     layout = Layout(tmp_path)
     layout.create()
     ensure_key_material(layout)
-    config = render_config(Ports(replicas=(18001, 18002)), layout, HealthCheck(), socket_listeners=True)
+    config = ports = Ports(replicas=(18001, 18002), sockets=(18201, 18202))
+    config = render_config(ports, layout, HealthCheck(), socket_listeners=True)
     assert "use_backend relay_socket if { path_beg /api/socketio }" in config
-    assert "server r1 127.0.0.1:18101 source 127.0.0.2 check port 18001 cookie r1" in config
+    assert "server r1 127.0.0.1:18201 source 127.0.0.2 check port 18001 cookie r1" in config
     assert "server r1 127.0.0.1:18001 source 127.0.0.2 check\n" in config
     rest = config.split("backend relay\n", 1)[1].split("backend relay_socket", 1)[0]
     assert "cookie" not in rest

@@ -6,22 +6,24 @@ from topology.layout import Ports
 
 
 def test_default_ports_are_the_contract() -> None:
-    ports = Ports()
-    assert (ports.https, ports.http, ports.replicas, ports.s3, ports.postgres, ports.redis) == (
+    p = Ports()
+    assert (p.https, p.http, p.replicas, p.sockets, p.s3, p.postgres, p.redis) == (
         8443,
         8080,
         (8001, 8002),
+        (8101, 8102),
         9000,
         5432,
         6379,
     )
-    assert ports.public_url == "https://localhost:8443"
+    assert p.public_url == "https://localhost:8443"
 
 
 PORT_VARIABLES = (
     "RELAY_LB_PORT",
     "RELAY_LB_HTTP_PORT",
     "RELAY_REPLICA_PORTS",
+    "RELAY_SOCKET_PORTS",
     "RELAY_S3_PORT",
     "RELAY_POSTGRES_PORT",
     "RELAY_REDIS_PORT",
@@ -36,12 +38,20 @@ def test_ports_are_overridable_by_environment(monkeypatch: pytest.MonkeyPatch) -
     ports = Ports.from_env()
     assert ports.https == 18443
     assert ports.replica_ports() == {"r1": 18001, "r2": 18002}
+    assert ports.socket_ports() == {"r1": 8101, "r2": 8102}, "not derived from the replica ports"
+    monkeypatch.setenv("RELAY_SOCKET_PORTS", "18101,18102")
+    assert Ports.from_env().socket_ports() == {"r1": 18101, "r2": 18102}
     assert ports.http == Ports.http
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("RELAY_LB_PORT", "https"), ("RELAY_S3_PORT", "70000"), ("RELAY_REPLICA_PORTS", "8001")],
+    [
+        ("RELAY_LB_PORT", "https"),
+        ("RELAY_S3_PORT", "70000"),
+        ("RELAY_REPLICA_PORTS", "8001"),
+        ("RELAY_SOCKET_PORTS", "8101,x"),
+    ],
 )
 def test_a_bad_port_names_the_variable_and_the_fix(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
@@ -52,5 +62,10 @@ def test_a_bad_port_names_the_variable_and_the_fix(
 
 
 def test_ports_survive_the_record_written_at_start() -> None:
-    ports = Ports(https=1, http=2, replicas=(3, 4), s3=5, postgres=6, redis=7)
+    ports = Ports(https=1, http=2, replicas=(3, 4), sockets=(8, 9), s3=5, postgres=6, redis=7)
     assert Ports.from_json(ports.to_json()) == ports
+
+
+def test_a_record_from_before_socket_ports_reads_with_the_default_ones() -> None:
+    record = '{"https": 1, "http": 2, "replicas": [3, 4], "s3": 5, "postgres": 6, "redis": 7}'
+    assert Ports.from_json(record).sockets == Ports.sockets

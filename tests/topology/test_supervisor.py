@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from topology.layout import REPO_ROOT, Layout
 from topology.processes import free_port, spawn_daemon, stop_pid
+from topology.supervisor import Supervisor, main
 
 
 def wait_for_restart_delays(log_file: Path, *, count: int, timeout: float) -> list[float]:
@@ -49,3 +52,11 @@ def test_a_crash_looping_replica_is_restarted_with_backoff(tmp_path: Path) -> No
     finally:
         assert stop_pid(pid, timeout=10, sig=signal.SIGTERM)
     assert not layout.replicas_state.exists(), "a stopped supervisor leaves no stale state behind"
+
+
+def test_each_replica_gets_its_own_socket_port_and_an_unknown_name_is_refused(tmp_path: Path) -> None:
+    """RELAY_SOCKET_SERVER=native: the topology passes Ports.sockets, never a derived port."""
+    supervisor = Supervisor(Layout(tmp_path), {"r1": 18001, "r2": 18002}, 1.0, {"r1": 18201, "r2": 18202})
+    assert [r.state()["socket_port"] for r in supervisor.replicas] == [18201, 18202]
+    with pytest.raises(SystemExit):
+        main(["--workdir", str(tmp_path), "--replica", "r1=18001", "--socket-port", "r3=18203"])

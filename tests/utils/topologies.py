@@ -20,6 +20,7 @@ def running_topology(workdir: Path, database_prefix: str) -> Iterator[Topology]:
         https=free_port(),
         http=free_port(),
         replicas=(free_port(), free_port()),
+        sockets=(free_port(), free_port()),
         s3=free_port(),
         postgres=SHARED_POSTGRES_PORT,
         redis=free_port(),

@@ -2,12 +2,13 @@
 
 Checklist: "Enable SSL/TLS", "Set up sticky sessions for load balancing" (python-socketio's
 long-polling needs every request of a session on the same pod; DESIGN.md §5: lb_cookie
-stickiness on an `ip` target group bound to the pods).
+stickiness on an `ip` target group bound to the pods). With the native socket server a listener
+rule sends the Socket.IO path to a target group of its own, and only that one must be sticky.
 """
 
 from collections.abc import Iterator
 
-from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from .builders import resource_policy, stack_policy
 from .graph import StackGraph
@@ -29,6 +30,7 @@ TLS_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
 )
 HTTP_PROTOCOLS = ("HTTP", "HTTPS")
+SOCKET_PATH = "/api/socketio"  # DESIGN.md §4a
 
 
 def is_application(args: ResourceValidationArgs) -> bool:
@@ -126,19 +128,43 @@ def http_target_group(args: ResourceValidationArgs) -> bool:
     return args.props.get("protocol") in HTTP_PROTOCOLS
 
 
-def check_stickiness(args: ResourceValidationArgs) -> Iterator[str]:
-    if not http_target_group(args):
-        return
-    stickiness = args.props.get("stickiness")
-    enabled = get(stickiness, "enabled", True) if stickiness else False
-    if not enabled or get(stickiness, "type") != "lb_cookie":
-        yield violation(
-            args.urn,
-            "stickiness",
-            shown(stickiness or None, "disabled"),
-            "Socket.IO long-polling needs every request of a session on the same pod",
-            'set stickiness={type: "lb_cookie", enabled: True, cookie_duration: 86400}',
-        )
+def routes_socket_path(rule: PolicyResource) -> bool:
+    return any(
+        str(pattern).startswith(SOCKET_PATH)
+        for condition in items(rule.props.get("conditions"))
+        for pattern in items(get(condition, "pathPattern.values"))
+    )
+
+
+def socket_target_groups(graph: StackGraph) -> list[PolicyResource]:
+    """The target groups the Socket.IO path reaches: those behind a listener rule for that path, or
+    every one when no rule names it (or its target cannot be followed), since defaults then serve it."""
+    routed = [
+        target
+        for rule in graph.of_type(*LISTENER_RULES)
+        if routes_socket_path(rule)
+        for target in graph.referenced(rule, "actions", *TARGET_GROUPS)
+    ]
+    return routed or graph.of_type(*TARGET_GROUPS)
+
+
+def check_stickiness(args: StackValidationArgs) -> Iterator[tuple[str, str]]:
+    for target_group in socket_target_groups(StackGraph(args.resources)):
+        if target_group.props.get("protocol") not in HTTP_PROTOCOLS:
+            continue
+        stickiness = target_group.props.get("stickiness")
+        enabled = get(stickiness, "enabled", True) if stickiness else False
+        if not enabled or get(stickiness, "type") != "lb_cookie":
+            yield (
+                target_group.urn,
+                violation(
+                    target_group.urn,
+                    "stickiness",
+                    shown(stickiness or None, "disabled"),
+                    "Socket.IO long-polling needs every request of a session on the same pod",
+                    'set stickiness={type: "lb_cookie", enabled: True, cookie_duration: 86400}',
+                ),
+            )
 
 
 def check_ip_targets(args: ResourceValidationArgs) -> Iterator[str]:
@@ -183,10 +209,10 @@ POLICIES = [
         LOAD_BALANCERS,
         check_access_logs,
     ),
-    resource_policy(
+    stack_policy(
         "target-group-stickiness",
-        "Relay (no FSBP control): HTTP target groups must use lb_cookie stickiness.",
-        TARGET_GROUPS,
+        "Relay (no FSBP control): HTTP target groups that serve the Socket.IO path must use lb_cookie "
+        "stickiness.",
         check_stickiness,
     ),
     resource_policy(

@@ -13,7 +13,7 @@ from relay_policies import POLICIES
 
 from infra.evaluation.stack_capture import capture_stack
 
-from .harness import from_capture, run_policy
+from .harness import from_capture, policy, run_pack, run_policy
 
 STACKS = ("prod", "staging")
 
@@ -137,3 +137,22 @@ def test_every_resource_policy_meets_a_resource_of_its_type(stack):
     assert not vacuous, (
         f"{stack}: these policies never met a resource, so their pass proves nothing: {vacuous}"
     )
+
+
+# relay:socketServer=native (tests/infra/test_socket_route.py): the socket path has its own target group.
+def test_native_stack_passes_every_policy(native_run):
+    resources = [from_capture(r) for r in native_run.resources]
+    violations = run_pack(resources, native_run.stack)
+    assert violations == [], "\n".join(v.message for v in violations)
+
+
+def test_the_stickiness_policy_follows_the_socket_path(native_run):
+    """Stickiness moved to the socket target group: taking it away there is refused, while the REST
+    target group may go without it."""
+    resources = [from_capture(r) for r in native_run.resources]
+    stickiness = policy("target-group-stickiness")
+    for resource in resources:
+        if resource.name.endswith("-sockets-pods"):
+            resource.props["stickiness"] = {**resource.props["stickiness"], "enabled": False}
+    violations = run_policy(stickiness, resources, native_run.stack)
+    assert len(violations) == 1 and "-sockets-pods" in violations[0].message, violations
