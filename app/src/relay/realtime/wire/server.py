@@ -70,6 +70,10 @@ class Socket:
     sid: str
     namespace: str
     session: EngineSession
+    # While the connect handler runs, a close is only noted here: the disconnect handler runs once
+    # the connect handler is done, so it always sees what the connect handler registered.
+    connecting: bool = True
+    closed_reason: str | None = None
 
 
 class Outgoing:
@@ -266,8 +270,12 @@ class WireServer:
         except BaseException:
             self._drop(socket)
             raise
+        finally:
+            socket.connecting = False
         if session.closed or self.sockets.get(socket.sid) is not socket:
-            self._forget(socket, SERVER_DISCONNECT)
+            # The client left while the handler ran: what the handler registered must be undone now.
+            self._drop(socket)
+            self._on_disconnect(socket, socket.closed_reason or SERVER_DISCONNECT)
             return
         Outgoing(sio.encode(sio.CONNECT, {"sid": socket.sid}, namespace=namespace)).send(session)
         connected = handlers.get("connected")
@@ -293,6 +301,12 @@ class WireServer:
         if self.sockets.get(socket.sid) is not socket:
             return
         self._drop(socket)
+        if socket.connecting:
+            socket.closed_reason = reason  # _connect runs the disconnect handler when connect is done
+            return
+        self._on_disconnect(socket, reason)
+
+    def _on_disconnect(self, socket: Socket, reason: str) -> None:
         handler = self._handlers[socket.namespace].get("disconnect")
         if handler is not None:
             self._spawn(handler(socket.sid, reason))
