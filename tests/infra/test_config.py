@@ -1,18 +1,21 @@
 """Stack config: every required key, every floor, and the settings no stack may change."""
 
 import json
+import os
 import re
 from datetime import date
 
 import pytest
 
 from infra.config import EXAMPLES, OPTIONAL_KEYS, SECRET_KEYS, ConfigError, parse_settings
+from infra.eks_versions import EVALUATION_DAY_ENV
 from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 
 REQUIRED_KEYS = [key for key in EXAMPLES if key not in SECRET_KEYS and key not in OPTIONAL_KEYS]
 
 
-TODAY = date(2026, 12, 1)  # config checks depend on the date (EKS support); tests fix it
+# Config checks depend on the date (EKS support): the day tests/conftest.py pins for every evaluation.
+TODAY = date.fromisoformat(os.environ[EVALUATION_DAY_ENV])
 
 
 def settings_for(stack: str, today: date = TODAY, **overrides: object):
