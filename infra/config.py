@@ -150,7 +150,7 @@ def parse_settings(
     `today` decides which Kubernetes versions are still in EKS standard support (tests pass it).
     """
     read = ConfigReader(stack, raw)
-    today = today or date.today()
+    today = today or eks_versions.judging_day()
     unknown = sorted(set(present_keys) - set(EXAMPLES) - set(OPTIONAL_KEYS))
     if unknown:
         key = unknown[0]
@@ -390,7 +390,7 @@ def load_settings() -> Settings:
             )
     secrets = {key: config.get_secret(key) for key in SECRET_KEYS}
     settings = parse_settings(pulumi.get_stack(), config.get, secrets, keys)
-    warning = eks_versions.support_warning(settings.eks_version, date.today())
+    warning = eks_versions.support_warning(settings.eks_version, eks_versions.judging_day())
     if warning:
         pulumi.log.warn(warning)
     return settings

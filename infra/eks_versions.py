@@ -15,11 +15,15 @@ Balancer Controller chart whose release notes list the version.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 
 MAX_VERSION = (1, 37)
 WARN_DAYS = 90
+# An ISO date that replaces today when support is judged. The test suites set it, so an evaluation
+# under mocks gives the same answer on any date; `make preview` and `make deploy` never do.
+EVALUATION_DAY_ENV = "RELAY_EVALUATION_DAY"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ PINS: dict[str, Pins] = {
         minimum_lb_controller_chart=(3, 5, 0),
     ),
 }
+
+
+def judging_day() -> date:
+    """The day standard support is judged on: today, or the pinned RELAY_EVALUATION_DAY."""
+    pinned = os.environ.get(EVALUATION_DAY_ENV)
+    return date.fromisoformat(pinned) if pinned else date.today()
 
 
 def parse(version: str) -> tuple[int, ...]:

@@ -297,6 +297,11 @@ def test_draining_sockets_are_cut_by_neither_the_alb_nor_kubernetes(stack_run):
     """On shutdown the pod sleeps in preStop (the ALB stops routing), then answers 503 for
     RELAY_DRAIN_SECONDS while clients move, then closes. Every target group that carries sockets
     must hold a deregistering pod's connections that long, and Kubernetes must not kill it sooner."""
+    assert_draining_sockets_are_held(stack_run)
+
+
+def assert_draining_sockets_are_held(stack_run) -> None:
+    """The drain inequality for every target group a TargetGroupBinding fills with the pods."""
     deployment = single(stack_run, DEPLOYMENT)
     values, _ = environment(stack_run, deployment, "relay")
     pod = deployment.inputs["spec"]["template"]["spec"]
@@ -311,7 +316,7 @@ def test_draining_sockets_are_cut_by_neither_the_alb_nor_kubernetes(stack_run):
     target_groups = [
         t for t in of_type(stack_run, "aws:lb/targetGroup:TargetGroup") if t.outputs["arn"] in bound
     ]
-    assert target_groups
+    assert len(target_groups) == len(bound)
     for target_group in target_groups:
         assert target_group.inputs["deregistrationDelay"] >= grace, target_group.urn
 

@@ -1,17 +1,21 @@
 """Stack config: every required key, every floor, and the settings no stack may change."""
 
 import json
+import os
+import re
 from datetime import date
 
 import pytest
 
 from infra.config import EXAMPLES, OPTIONAL_KEYS, SECRET_KEYS, ConfigError, parse_settings
+from infra.eks_versions import EVALUATION_DAY_ENV
 from infra.evaluation.stack_capture import REPO_ROOT, capture_run, stack_config
 
 REQUIRED_KEYS = [key for key in EXAMPLES if key not in SECRET_KEYS and key not in OPTIONAL_KEYS]
 
 
-TODAY = date(2026, 12, 1)  # config checks depend on the date (EKS support); tests fix it
+# Config checks depend on the date (EKS support): the day tests/conftest.py pins for every evaluation.
+TODAY = date.fromisoformat(os.environ[EVALUATION_DAY_ENV])
 
 
 def settings_for(stack: str, today: date = TODAY, **overrides: object):
@@ -106,6 +110,22 @@ def test_committed_stack_yaml_holds_no_secrets(stack):
     text = (REPO_ROOT / f"Pulumi.{stack}.yaml").read_text()
     assert "secure:" not in text
     assert not any(f"relay:{key}:" in text for key in SECRET_KEYS)
+
+
+CONFIG_COMMAND = re.compile(r"pulumi config (?P<verb>set|get|rm)(?P<secret> --secret)? relay:(?P<key>\w+)")
+
+
+def test_the_docs_and_runbooks_name_only_keys_the_program_reads():
+    """An operator following a page must not be told to set a key the program refuses (as the
+    Clerk secret key was, once it stopped being provisioned), nor to store a secret in plain text."""
+    pages = [REPO_ROOT / "README.md", *REPO_ROOT.glob("docs/*.md"), *REPO_ROOT.glob("runbooks/**/*.md")]
+    commands = [(page, m) for page in pages for m in CONFIG_COMMAND.finditer(page.read_text())]
+    assert len(commands) > 20, "the pattern still finds the pages' config commands"
+    for page, command in commands:
+        where = f"{page.relative_to(REPO_ROOT)}: {command[0]}"
+        assert command["key"] in EXAMPLES, f"{where}: not a setting of this program"
+        if command["verb"] == "set":
+            assert bool(command["secret"]) is (command["key"] in SECRET_KEYS), where
 
 
 def test_the_program_stops_on_a_missing_key_before_declaring_anything():

@@ -1,17 +1,19 @@
 """Kubernetes versions: standard support only, chosen with room to spare, upgraded in time.
 
-Every date-dependent check takes the date as an argument; TODAY is the day this version was chosen.
+Every date-dependent check takes the date as an argument, and stack evaluations read it from
+RELAY_EVALUATION_DAY; TODAY is the day this version was chosen.
 """
 
+import os
 from datetime import date, timedelta
 
 import pytest
 
 from infra import eks_versions
 from infra.config import ConfigError
-from tests.infra.test_config import settings_for
+from infra.evaluation.stack_capture import capture_run
+from tests.infra.test_config import TODAY, settings_for
 
-TODAY = date(2026, 12, 1)
 SIX_MONTHS = timedelta(days=182)
 
 
@@ -57,3 +59,15 @@ def test_every_pinned_version_is_in_the_calendar_and_its_dates_are_ordered():
     assert set(eks_versions.PINS) <= set(eks_versions.CALENDAR)
     for version, dates in eks_versions.CALENDAR.items():
         assert dates.eks_release < dates.end_of_standard_support < dates.end_of_extended_support, version
+
+
+def test_stack_evaluations_judge_support_on_the_pinned_day_and_deploys_on_today(monkeypatch):
+    """tests/conftest.py pins the day, so the suites do not start failing once 1.36 leaves standard
+    support; unpinned (`make preview`, `make deploy`), the day is today."""
+    assert str(TODAY) == os.environ[eks_versions.EVALUATION_DAY_ENV]
+    end = eks_versions.CALENDAR["1.36"].end_of_standard_support
+    monkeypatch.setenv(eks_versions.EVALUATION_DAY_ENV, str(end + timedelta(days=1)))
+    run = capture_run("prod")
+    assert run.error and f"relay:eksVersion is '1.36': out of EKS standard support since {end}" in run.error
+    monkeypatch.delenv(eks_versions.EVALUATION_DAY_ENV)
+    assert eks_versions.judging_day() == date.today()

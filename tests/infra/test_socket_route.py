@@ -15,7 +15,7 @@ from infra.socket_route import SOCKET_PATH_PATTERNS
 from infra.workload import DEREGISTRATION_DELAY_SECONDS, PORT, SOCKET_PORT
 from relay.settings import load_settings
 from tests.infra.resources import config, of_type, single
-from tests.infra.test_app import DEPLOYMENT, container, environment
+from tests.infra.test_app import DEPLOYMENT, assert_draining_sockets_are_held, container, environment
 from tests.infra.test_config import settings_for
 from tests.infra.test_kubernetes_manifests import TGB_SCHEMA, TGB_TYPE, manifests
 
@@ -64,6 +64,12 @@ def test_native_socket_target_group_is_sticky_ip_on_the_socket_port_health_check
     assert target_group["vpcId"] == rest["vpcId"]
     # Same drain as the REST target group: a deregistering pod keeps its sockets until it closes them.
     assert target_group["deregistrationDelay"] == rest["deregistrationDelay"] == DEREGISTRATION_DELAY_SECONDS
+
+
+def test_native_socket_target_group_holds_draining_sockets_as_long_as_the_pod_drains(native_run):
+    """The socket port's own target group carries the sockets: the drain inequality holds there too."""
+    assert len(of_type(native_run, TGB_TYPE)) == 2
+    assert_draining_sockets_are_held(native_run)
 
 
 def test_native_rest_target_group_drops_stickiness(native_run):
