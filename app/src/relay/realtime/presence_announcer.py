@@ -8,6 +8,7 @@ what it recorded: one query finds the changed users' channels and statuses, and 
 gets one `presence` event whose arguments are the changes of that room's members, one
 `{user_id, status, text?, emoji?}` each (DESIGN §4a). Rooms that hear the same changes share one
 emit, so a user who changes alone is announced with one event carrying one argument, as before.
+The user's own sockets are in those rooms too, and hear their own change.
 
 The state announced is read when announcing (live sockets in Redis, status in Postgres), not when
 recorded: a user who leaves one replica and reaches another within a batch is shown as they are
