@@ -30,7 +30,6 @@ from loadtests.bench_fanout import REPORTS, Audience, Plan, describe, run_step
 from loadtests.generators import GENERATOR_CORE_LIMIT
 from loadtests.step_search import cpu_per_delivery_us, find_highest, passes, summarise
 from topology import Ports, Topology, database
-from topology.processes import free_port
 
 # The generator opens hundreds of sockets from one address; Relay's handshake budget per IP must
 # allow that (README, "Performance"). Applied to a topology this command starts itself.
@@ -50,15 +49,7 @@ def relay_topology(kind: str) -> Iterator[Topology]:
         return
     for name, value in HANDSHAKE_BUDGET.items():
         os.environ.setdefault(name, value)
-    ports = Ports(
-        https=free_port(),
-        http=free_port(),
-        replicas=(free_port(), free_port()),
-        sockets=(free_port(), free_port()),
-        s3=free_port(),
-        postgres=Ports.from_env().postgres,
-        redis=free_port(),
-    )
+    ports = Ports.on_free_ports(postgres=Ports.from_env().postgres)
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as workdir:
         topology = Topology(
             ports=ports,

@@ -47,12 +47,17 @@ class Socket:
     presence: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     replica: str = "?"  # from the local topology's sticky cookie; "?" behind an opaque one (ALB)
 
+    async def heard_presence(self, *changes: dict[str, Any]) -> None:
+        """A replica announces its presence changes in batches, one argument each (DESIGN §4a)."""
+        for change in changes:
+            self.presence.put_nowait(change)
+
     @classmethod
     async def open(cls, base_url: str, token: str, ssl_context: ssl.SSLContext | bool) -> Socket:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_context))
         socket = cls(socketio.AsyncClient(reconnection=False, http_session=session))
         socket.sio.on("message:new", socket.messages.put)
-        socket.sio.on("presence", socket.presence.put)
+        socket.sio.on("presence", socket.heard_presence)
         try:
             await socket.sio.connect(
                 base_url,

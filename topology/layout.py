@@ -9,6 +9,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from topology.processes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO_ROOT / ".local"
 
@@ -70,6 +72,20 @@ class Ports:
             s3=_port_from_env("RELAY_S3_PORT", cls.s3),
             postgres=_port_from_env("RELAY_POSTGRES_PORT", cls.postgres),
             redis=_port_from_env("RELAY_REDIS_PORT", cls.redis),
+        )
+
+    @classmethod
+    def on_free_ports(cls, *, postgres: int, s3: int | None = None) -> "Ports":
+        """A topology beside `make up` and other test runs: every port free now, except the shared
+        Postgres (and an S3 server started by the caller, such as one behind a fault proxy)."""
+        return cls(
+            https=free_port(),
+            http=free_port(),
+            replicas=(free_port(), free_port()),
+            sockets=(free_port(), free_port()),
+            s3=free_port() if s3 is None else s3,
+            postgres=postgres,
+            redis=free_port(),
         )
 
     def to_json(self) -> str:

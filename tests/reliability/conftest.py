@@ -68,15 +68,7 @@ def topology(postgres_proxy: FaultProxy, s3_proxy: FaultProxy) -> Iterator[Fault
     # Not under pytest's tmp_path: that is private to root, and Postgres runs as its own user.
     workdir = Path(tempfile.mkdtemp(prefix="relay-reliability-"))
     workdir.chmod(0o755)
-    ports = Ports(
-        https=free_port(),
-        http=free_port(),
-        replicas=(free_port(), free_port()),
-        sockets=(free_port(), free_port()),
-        s3=s3_proxy.upstream_port,
-        postgres=postgres_proxy.upstream_port,
-        redis=free_port(),
-    )
+    ports = Ports.on_free_ports(postgres=postgres_proxy.upstream_port, s3=s3_proxy.upstream_port)
     stack = FaultableTopology(
         ports=ports,
         workdir=workdir,

@@ -69,3 +69,12 @@ def test_ports_survive_the_record_written_at_start() -> None:
 def test_a_record_from_before_socket_ports_reads_with_the_default_ones() -> None:
     record = '{"https": 1, "http": 2, "replicas": [3, 4], "s3": 5, "postgres": 6, "redis": 7}'
     assert Ports.from_json(record).sockets == Ports.sockets
+
+
+def test_a_free_port_topology_keeps_the_services_it_is_given_and_no_contract_port() -> None:
+    ports = Ports.on_free_ports(postgres=15432, s3=19000)
+    assert (ports.postgres, ports.s3) == (15432, 19000)
+    own = {ports.https, ports.http, *ports.replicas, *ports.sockets, ports.redis}
+    contract = Ports()
+    assert not own & {contract.https, contract.http, *contract.replicas, *contract.sockets, contract.redis}
+    assert Ports.on_free_ports(postgres=15432).s3 != contract.s3, "its own S3 server on a free port"

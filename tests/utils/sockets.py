@@ -37,8 +37,9 @@ class SocketUser:
         self.client.on("*", self._record)
         self.client.on("connect_error", self._refused)
 
-    async def _record(self, event: str, data: Any = None) -> None:
-        self.events[event].append(data)
+    async def _record(self, event: str, *args: Any) -> None:
+        """One entry per argument: `presence` carries one change per argument (DESIGN §4a)."""
+        self.events[event].extend(args or [None])
         self._arrived.set()
 
     async def _refused(self, data: Any) -> None:

@@ -9,22 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from topology import Ports, Topology, database
-from topology.processes import free_port
 
 SHARED_POSTGRES_PORT = 5432
 
 
 @contextlib.contextmanager
 def running_topology(workdir: Path, database_prefix: str) -> Iterator[Topology]:
-    ports = Ports(
-        https=free_port(),
-        http=free_port(),
-        replicas=(free_port(), free_port()),
-        sockets=(free_port(), free_port()),
-        s3=free_port(),
-        postgres=SHARED_POSTGRES_PORT,
-        redis=free_port(),
-    )
+    ports = Ports.on_free_ports(postgres=SHARED_POSTGRES_PORT)
     stack = Topology(
         ports=ports,
         workdir=workdir,

@@ -109,6 +109,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
                 hub.presence.run(lambda user_id: hub.announce(user_id, offline=True)), name="presence"
             ),
             asyncio.create_task(hub.notifier.run(), name="notifications"),
+            asyncio.create_task(hub.announcer.run(), name="presence-announcer"),
             asyncio.create_task(runtime.object_sweeper.run(), name="object-sweeper"),
         ]
         try:
@@ -117,6 +118,7 @@ def _lifespan(runtime: Runtime, hub: Hub):
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await hub.announcer.drain()  # the sockets closed at shutdown: others see them go
             if native is not None:
                 await native.stop()
             await hub.notifier.drain()

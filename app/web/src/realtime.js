@@ -67,7 +67,8 @@ export function connect(session, handlers) {
   socket.on("message:updated", handlers.message);
   socket.on("message:deleted", handlers.message);
   socket.on("notification", handlers.notification);
-  socket.on("presence", (presence) => handlers.presence?.(presence));
+  // One argument per changed user: a replica announces its changes in batches (DESIGN §4a).
+  socket.on("presence", (...changes) => changes.forEach((presence) => handlers.presence?.(presence)));
   // After sleep or a network change the old transport may be dead long before a ping times out.
   window.addEventListener("online", () => socket.connected || socket.connect());
   document.addEventListener("visibilitychange", () => {

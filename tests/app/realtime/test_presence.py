@@ -91,3 +91,22 @@ async def test_users_of_a_killed_replica_go_offline_on_their_own(sharing, relay_
         assert await alice.seen_status(bob.id) == "offline"
     finally:
         doomed.kill()
+
+
+async def test_users_connecting_together_on_another_replica_are_each_announced_once(
+    sharing, signing_keys
+) -> None:
+    """Changes within one batch reach the other replica as one event, one argument per user."""
+    alice, watcher, bob = sharing
+    carol = Member(bob.server_url, signing_keys, new_user_id("carol"))
+    channel = (await alice.http.get("/channels")).json()["channels"][0]["id"]
+    await carol.http.post(f"/channels/{channel}/join")
+    sockets = await asyncio.gather(bob.socket(), carol.socket())
+    for member in (bob, carol):
+        await watcher.wait_for("presence", _about(member.id, "online"))
+    await asyncio.sleep(1.5)  # a later batch would repeat nobody
+    others = [e["user_id"] for e in watcher.events["presence"] if e["user_id"] != alice.id]
+    assert sorted(others) == sorted([bob.id, carol.id])
+    for socket in sockets:
+        await socket.close()
+    await carol.http.aclose()

@@ -97,7 +97,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             log.warning("presence not recorded for a new socket: %s", error)
             return
         if came_online:
-            await hub.announce(identity.user_id)
+            hub.announce(identity.user_id)
 
     @sio.event
     async def disconnect(sid: str, *reason: Any) -> None:
@@ -115,7 +115,7 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
             log.warning("presence not updated for a closed socket: %s", error)
             return
         if went_offline:
-            await hub.announce(user_id, offline=True)
+            hub.announce(user_id, offline=True)
 
     @sio.on("message:send")
     async def message_send(sid: str, data: Any = None) -> dict[str, Any]:

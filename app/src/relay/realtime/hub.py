@@ -7,15 +7,13 @@ replica encodes the packet once for all of its local sockets in that room (DESIG
 from typing import Any
 
 import socketio
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
-from relay.db.models import Membership, User
 from relay.metrics import record_message_sent
 from relay.realtime.notifier import Notifier
 from relay.realtime.presence import PresenceTracker
-from relay.realtime.rooms import RoomSync, channel_room, user_room
+from relay.realtime.presence_announcer import PresenceAnnouncer
+from relay.realtime.rooms import RoomSync, channel_room
 
 
 class Hub:
@@ -26,10 +24,11 @@ class Hub:
         presence: PresenceTracker,
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
-        self.sio, self.rooms, self.presence, self._sessions = sio, rooms, presence, sessions
+        self.sio, self.rooms, self.presence = sio, rooms, presence
         self.notifier = Notifier(sessions, self._emit, presence.online)
+        self.announcer = PresenceAnnouncer(sessions, presence, self._emit)
 
-    async def _emit(self, event: str, data: dict[str, Any], room: str | list[str]) -> None:
+    async def _emit(self, event: str, data: dict[str, Any] | tuple[Any, ...], room: str | list[str]) -> None:
         # When Redis is down, AsyncRedisManager logs and drops the cross-replica copy (local sockets
         # still get it). The message is committed, so clients catch up with ?after=N (DESIGN §4).
         await self.sio.emit(event, data, room=room)
@@ -56,36 +55,11 @@ class Hub:
     async def leave(self, user_id: str, channel_id: str) -> None:
         await self.rooms.change(user_id, channel_id, enter=False)
 
-    async def _audience(self, session: AsyncSession, user_id: str) -> list[str]:
-        """Users who share at least one channel with `user_id` (they see the presence change)."""
-        mine, theirs = aliased(Membership), aliased(Membership)
-        rows = await session.scalars(
-            select(theirs.user_id)
-            .distinct()
-            .join(mine, mine.channel_id == theirs.channel_id)
-            .where(mine.user_id == user_id, theirs.user_id != user_id)
-        )
-        return list(rows)
-
-    async def announce(self, user_id: str, *, offline: bool = False) -> None:
-        """Push `presence` to everyone sharing a channel with `user_id`."""
-        async with self._sessions() as session:
-            audience = await self._audience(session, user_id)
-            user = None if offline else await session.get(User, user_id)
-        if not audience:
-            return
-        if user is None:
-            data: dict[str, Any] = {"user_id": user_id, "status": "offline"}
-        else:
-            data = {
-                "user_id": user_id,
-                "status": user.status,
-                "text": user.status_text,
-                "emoji": user.status_emoji,
-            }
-        await self._emit("presence", data, [user_room(member) for member in audience])
+    def announce(self, user_id: str, *, offline: bool = False) -> None:
+        """Push `presence` to everyone sharing a channel with `user_id`, with the next batch."""
+        self.announcer.changed(user_id, online=not offline)
 
     async def announce_status(self, user_id: str) -> None:
         """After PUT /me/status: others see it only while the user has a live socket."""
         if await self.presence.online([user_id]):
-            await self.announce(user_id)
+            self.announce(user_id)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -80,20 +81,24 @@ class PresenceTracker:
         await self._redis.zrem(_key(user_id), self._replica)
         return await self._live_replicas(user_id) == 0
 
-    async def online(self, user_ids: list[str]) -> set[str]:
-        """The users among `user_ids` with a live socket on some replica (none if Redis is down)."""
+    async def live(self, user_ids: list[str]) -> set[str]:
+        """The users among `user_ids` with a live socket on some replica; raises if Redis is down."""
         if not user_ids:
             return set()
         now = time.time()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.zcount(_key(user_id), now, "+inf")
+            counts = await pipe.execute()
+        return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}
+
+    async def online(self, user_ids: list[str]) -> set[str]:
+        """`live`, but none if Redis is down."""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in user_ids:
-                    pipe.zcount(_key(user_id), now, "+inf")
-                counts = await pipe.execute()
+            return await self.live(user_ids)
         except (RedisError, OSError) as error:
             log.warning("presence unavailable, reporting users offline: %s", error)
             return set()
-        return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}
 
     async def heartbeat(self) -> list[str]:
         """Refresh this replica's users, then sweep expired ones; returns users who went offline."""
@@ -112,7 +117,7 @@ class PresenceTracker:
             await pipe.execute()
         self._local.clear()
 
-    async def run(self, on_offline) -> None:
+    async def run(self, on_offline: Callable[[str], None]) -> None:
         while True:
             await asyncio.sleep(self._ttl / 4)
             try:
@@ -121,4 +126,4 @@ class PresenceTracker:
                 log.warning("presence heartbeat failed: %s", error)
                 continue
             for user_id in gone:
-                await on_offline(user_id)
+                on_offline(user_id)

@@ -85,19 +85,37 @@ _RECIPIENTS = text(
     JOIN users u ON u.id = mb.user_id
     LEFT JOIN notification_preferences p ON p.user_id = mb.user_id
     WHERE mb.channel_id = :channel_id AND mb.user_id <> :author_id
+      AND (:everyone OR mb.user_id = ANY(:named) OR coalesce(mb.notify_level, :default_level) = 'all')
     """
 )
+# `listeners`: whether any member but the author takes every message (level `all`); when none does,
+# a plain message (no mention, not a reply, not in a DM) notifies nobody and needs no member query.
 _CONTEXT = text(
     """
-    SELECT c.kind, c.name, (SELECT m.author_id FROM messages m WHERE m.id = :parent_id) AS parent_author
+    SELECT c.kind, c.name, (SELECT m.author_id FROM messages m WHERE m.id = :parent_id) AS parent_author,
+           EXISTS (SELECT 1 FROM memberships mb
+                   WHERE mb.channel_id = c.id AND mb.user_id <> :author_id
+                     AND coalesce(mb.notify_level, :default_level) = 'all') AS listeners
     FROM channels c WHERE c.id = :channel_id
     """
 )
 
 
-async def recipients(session: AsyncSession, channel_id: str, author_id: str) -> list[Recipient]:
+async def recipients(
+    session: AsyncSession, channel_id: str, author_id: str, *, everyone: bool, named: set[str]
+) -> list[Recipient]:
+    """The members who may get some kind (`kind_for` decides which): every member when `everyone`
+    (a DM, `@channel`, `@here`), else the users `named` (mentions, a reply's parent author) and
+    those whose level is `all`."""
     rows = await session.execute(
-        _RECIPIENTS, {"channel_id": channel_id, "author_id": author_id, "default_level": DEFAULT_LEVEL}
+        _RECIPIENTS,
+        {
+            "channel_id": channel_id,
+            "author_id": author_id,
+            "default_level": DEFAULT_LEVEL,
+            "everyone": everyone,
+            "named": sorted(named),
+        },
     )
     return [Recipient(r.user_id, r.level, r.muted, r.dm, r.mentions, r.dnd, tuple(r.dnd_allow)) for r in rows]
 
@@ -116,20 +134,34 @@ async def for_message(
 ) -> list[tuple[str, dict[str, Any], bool]]:
     """Store the notifications a new message causes; returns (user id, notification, push live).
 
-    Presence is asked only for an `@here`, and only about the channel's members.
+    Presence is asked only for an `@here`, and only about the channel's members. Only members who
+    may get some kind are loaded (`recipients`); a plain message in a channel where nobody takes
+    every message loads none.
 
     ON CONFLICT keeps one per user and message, so a message processed twice notifies once.
     """
     context = (
         await session.execute(
-            _CONTEXT, {"channel_id": message["channel_id"], "parent_id": message["parent_id"]}
+            _CONTEXT,
+            {
+                "channel_id": message["channel_id"],
+                "parent_id": message["parent_id"],
+                "author_id": message["author_id"],
+                "default_level": DEFAULT_LEVEL,
+            },
         )
     ).one_or_none()
     if context is None:
         return []
     named = mentions(message["body"])
+    everyone = context.kind == "dm" or CHANNEL in named or HERE in named
+    candidates = named if context.parent_author is None else named | {context.parent_author}
+    if not (everyone or candidates or context.listeners):
+        return []
     planned: dict[str, tuple[str, bool]] = {}
-    members = await recipients(session, message["channel_id"], message["author_id"])
+    members = await recipients(
+        session, message["channel_id"], message["author_id"], everyone=everyone, named=candidates
+    )
     present = await online([r.user_id for r in members]) if HERE in named else set()
     for recipient in members:
         kind = kind_for(
