@@ -1,9 +1,10 @@
 """The process's Redis client survives a Redis restart without failing the first command on each
-pooled connection (runbooks verify found a status change lost that way)."""
+pooled connection (runbooks verify found a status change lost that way), and parses replies in C."""
 
 from collections.abc import Iterator
 
 import pytest
+from redis.asyncio.connection import _AsyncHiredisParser
 
 from relay.main import create_redis
 from tests.utils.redis_server import RedisServer
@@ -32,5 +33,18 @@ async def test_pooled_connections_work_at_once_after_a_redis_restart(restartable
         for n in range(5):
             assert await redis.set(f"after-{n}", "1") is True
         assert await redis.get("before") is None, "the restarted Redis is empty: these commands reached it"
+    finally:
+        await redis.aclose()
+
+
+async def test_replies_are_parsed_by_hiredis(restartable_redis: RedisServer) -> None:
+    """Every broadcast and rate-limit check goes through this parser: redis-py's pure-Python one cost
+    about 18 µs more per published and received broadcast (issue 13)."""
+    redis = create_redis(make_settings(restartable_redis.url))
+    try:
+        await redis.ping()
+        connection = await redis.connection_pool.get_connection()
+        assert isinstance(connection._parser, _AsyncHiredisParser)
+        await redis.connection_pool.release(connection)
     finally:
         await redis.aclose()
