@@ -86,7 +86,8 @@ backend relay_socket
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter {check.interval_ms}ms fall {check.fall} rise {check.rise} {MARKED_DOWN}
+    timeout check {check.timeout_ms}ms
+    default-server {check.timing} {MARKED_DOWN}
 {socket_servers}
 """
     stickiness = (
@@ -122,6 +123,9 @@ defaults
     # A connection refused by a replica that just died is retried on the other one.
     option redispatch
     retries 2
+    # So is a request that reached a replica as it was killed and got no answer at all (a connection
+    # accepted by a dying process, or a pooled one it held); the frontend keeps this to GET and HEAD.
+    retry-on conn-failure empty-response
 
 frontend http
     bind 127.0.0.1:{ports.http}
@@ -136,6 +140,8 @@ frontend https
     http-request set-header X-Forwarded-For %[src]
     http-request set-header X-Forwarded-Proto https
     http-request set-header X-Forwarded-Port {ports.https}
+    # Replaying a request whose answer was lost is safe only when it changes nothing.
+    http-request disable-l7-retry unless METH_GET
 {socket_route}    default_backend relay
 
 backend relay

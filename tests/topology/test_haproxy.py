@@ -71,3 +71,11 @@ def test_native_socket_server_gets_the_socket_path_by_path_and_only_it_is_sticky
         check=False,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_a_get_that_reached_a_dying_replica_is_replayed_and_nothing_else_is(tmp_path: Path) -> None:
+    """A kill -9 between accept and answer left GET /healthz with a 502 or a dropped connection
+    (tests/e2e/test_replica_rotation.py); replaying a POST could apply it twice."""
+    config = render_config(Ports(), Layout(tmp_path))
+    assert re.search(r"^\s*retry-on conn-failure empty-response$", config, re.MULTILINE)
+    assert re.search(r"^\s*http-request disable-l7-retry unless METH_GET$", config, re.MULTILINE)
