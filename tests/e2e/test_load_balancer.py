@@ -49,9 +49,12 @@ def test_metrics_is_refused_at_the_load_balancer(topology: Topology, lb: httpx.C
 def test_new_clients_are_spread_round_robin_with_an_inserted_cookie(
     healthy: Topology, lb: httpx.Client
 ) -> None:
+    """On the socket path, the one that needs stickiness and has it under either socket server
+    (with the native one, REST has none)."""
     assigned = []
     for _ in range(4):
-        response = lb.get("/healthz")
+        response = lb.get("/api/socketio/", params={"EIO": "4", "transport": "polling"})
+        assert response.status_code == 200, response.text
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "Secure" in cookie
         assigned.append(response.cookies[STICKY_COOKIE])
