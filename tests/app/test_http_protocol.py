@@ -9,6 +9,7 @@ import asyncio
 from starlette.types import Receive, Scope, Send
 
 from relay.http_protocol import LimitedHttpToolsProtocol
+from relay.realtime.native import SocketSniffingProtocol
 from tests.utils.raw_http import exchange
 from tests.utils.server import serve
 
@@ -62,6 +63,21 @@ async def test_an_app_slower_than_the_deadlines_still_answers() -> None:
         port = int(url.rsplit(":", 1)[1])
         answer = await asyncio.to_thread(exchange, port, request, within=10)
     assert answer.status == 200
+
+
+async def test_silence_on_the_native_servers_main_port_gets_408_at_the_head_deadline() -> None:
+    """The native socket server reads a first line before it picks a protocol: that wait counts
+    toward the head deadline (it left a silent connection open for good)."""
+
+    def sniffing(**uvicorn_state: object) -> SocketSniffingProtocol:
+        # No wire server: a connection that names no path never reaches it.
+        return SocketSniffingProtocol(None, lambda: SHORT(**uvicorn_state), DEADLINE)  # type: ignore[arg-type]
+
+    async with serve(echo_length_slowly, sniffing) as url:  # type: ignore[arg-type]
+        port = int(url.rsplit(":", 1)[1])
+        answer = await asyncio.to_thread(exchange, port, b"", within=10)
+    assert answer.status == 408
+    assert answer.closed and answer.seconds < 10 * DEADLINE
 
 
 async def test_a_head_trickled_past_the_deadline_gets_408() -> None:

@@ -52,7 +52,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_parsed_bytes = 0
         self._refusal: tuple[int, str] | None = None
         self._deadline: asyncio.TimerHandle | None = None
-        self._arm(self.head_timeout_seconds, self._headers_timed_out)
+        self._arm(self.head_timeout_seconds, self.headers_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -81,7 +81,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _headers_timed_out(self) -> None:
+    def headers_timed_out(self) -> None:
+        """408 and close; also the native server's main port, once it has waited as long for a first
+        line to sniff (relay.realtime.native.SocketSniffingProtocol)."""
         self._answer(408, f"request headers not received within {self.head_timeout_seconds:g} s")
 
     def _body_timed_out(self) -> None:
@@ -113,7 +115,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_parsed_bytes = 0
         if self._deadline is None:  # the next request on a keep-alive connection
-            self._arm(self.head_timeout_seconds, self._headers_timed_out)
+            self._arm(self.head_timeout_seconds, self.headers_timed_out)
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))

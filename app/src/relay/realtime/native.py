@@ -139,7 +139,9 @@ class NativeSocketServer:
         wire = self.wire
 
         def factory(**uvicorn_state: Any) -> asyncio.Protocol:
-            return SocketSniffingProtocol(wire, lambda: http_protocol(**uvicorn_state))
+            return SocketSniffingProtocol(
+                wire, lambda: http_protocol(**uvicorn_state), http_protocol.head_timeout_seconds
+            )
 
         return factory
 
@@ -168,27 +170,51 @@ def _refusals_translated(handler: Callable[..., Awaitable[Any]]) -> Callable[...
 
 class SocketSniffingProtocol(asyncio.Protocol):
     """Reads a connection's first request line, then hands the connection over for good: to the
-    native server for the socket path, to uvicorn's HTTP protocol for everything else."""
+    native server for the socket path, to uvicorn's HTTP protocol for everything else.
+
+    The wait for that line counts toward the HTTP head limit: a connection still without one after
+    `head_timeout_seconds` goes to the HTTP protocol to be answered 408 and closed, as on the
+    python-socketio server's port (tests/security: a connection that sends nothing)."""
 
     SOCKET_PREFIXES = tuple(f"{method} /api/socketio".encode() for method in ("GET", "POST", "OPTIONS"))
 
-    def __init__(self, wire: WireServer, http: Callable[[], asyncio.Protocol]) -> None:
+    def __init__(
+        self, wire: WireServer, http: Callable[[], LimitedHttpToolsProtocol], head_timeout_seconds: float
+    ) -> None:
         self._wire, self._http = wire, http
+        self._head_timeout_seconds = head_timeout_seconds
         self._transport: asyncio.Transport | None = None
+        self._deadline: asyncio.TimerHandle | None = None
         self._head = b""
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self._head_timeout_seconds, self._no_first_line)
 
     def data_received(self, data: bytes) -> None:
         self._head += data
         if b"\r\n" not in self._head and len(self._head) < 64:
             return
         socket_path = self._head.startswith(self.SOCKET_PREFIXES)
-        protocol: asyncio.Protocol = WireConnection(self._wire) if socket_path else self._http()
-        self._transport.set_protocol(protocol)
-        protocol.connection_made(self._transport)
-        protocol.data_received(self._head)
+        self._hand_over(WireConnection(self._wire) if socket_path else self._http())
 
     def connection_lost(self, exc: Exception | None) -> None:
-        pass
+        self._disarm()
+
+    def _no_first_line(self) -> None:
+        http = self._http()
+        self._hand_over(http)
+        http.headers_timed_out()
+
+    def _hand_over(self, protocol: asyncio.Protocol) -> None:
+        self._disarm()
+        self._transport.set_protocol(protocol)
+        protocol.connection_made(self._transport)
+        if self._head:
+            protocol.data_received(self._head)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
