@@ -298,9 +298,10 @@ def test_floods_are_limited_and_every_honest_request_is_answered(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known, unsolved: with the machine otherwise quiet (load 2-5) the combined flood raised "
-    "honest p99 from ~40-60 ms to ~400-960 ms and made replica loops stall past 250 ms; no single "
-    "kind of flood did. It passes when other load already dominates p99. See the issue 7 report.",
+    reason="known, unsolved on a shared 2-core machine: with the attacker niced and the other suites "
+    "idle it passes (native server: REST p99 21 -> 32 ms, acks 17 -> 28 ms); with other suites using "
+    "~0.5-1 core the flood's own cost to the service (~0.3-0.45 core, mostly its REST and socket "
+    "messages) saturates the machine and p99 rises 3-5x (e.g. 64 -> 299 ms). See the issue 7 flood report.",
 )
 def test_others_keep_their_latency_while_floods_are_limited(flood_run: FloodRun) -> None:
     request_ok, request_summary = within_bound(flood_run.requests)
