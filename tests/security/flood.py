@@ -7,10 +7,15 @@ of its own, and prints what it sent and what came back: {kind: {status or ack co
 Open loop at a fixed rate, like an attacker who does not wait for answers; at most CONCURRENCY
 requests of a kind in flight, the rest counted as "skipped", so a stalled server cannot make the
 attacker pile up work of its own.
+
+The attacker runs at the lowest CPU priority (nice 19): on a real deployment it floods from a
+machine of its own, so its CPU is not the service's. What its requests cost haproxy, the replicas,
+Redis and Postgres still competes with the honest users, as it would in production.
 """
 
 import asyncio
 import json
+import os
 import ssl
 import sys
 import time
@@ -182,6 +187,7 @@ def plan_json(plan: FloodPlan) -> str:
 
 
 def main() -> None:
+    os.nice(19)
     plan = FloodPlan(**json.loads(Path(sys.argv[1]).read_text()))
     print(json.dumps(asyncio.run(Attacker(plan).run())))
 

@@ -7,6 +7,12 @@ Quiet and flood windows alternate in the same test (the attacker, tests/security
 every other window), so both phases see the same load of the shared machine; the first SETTLE s
 of each quiet window are left out, so what a flood leaves queued counts against the flood, never
 in the quiet baseline. Every send must be acknowledged: an ack that never comes fails the test.
+
+The attacker runs at nice 19: in production it floods from a machine of its own, so its own CPU
+(TLS handshakes, request building) is not the service's; what its requests cost haproxy, the
+replicas, Redis and Postgres still competes with the honest users here. The run prints each of
+those processes' CPU by phase (tests/security/cpu_usage.py), and the machine's, which other
+suites share.
 """
 
 import asyncio
@@ -22,13 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import socketio
 
+from tests.security.cpu_usage import PhaseCpu, Processes
 from tests.security.flood import FloodPlan, plan_json
 from tests.utils.sockets import SocketUser
 from tests.utils.tokens import new_user_id
-from topology import Topology
+from topology import Topology, haproxy, redis_server
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW_SECONDS = 3.0
@@ -117,6 +125,34 @@ def create_channel(topology: Topology, token: str) -> str:
     return response.json()["id"]
 
 
+def run_processes(topology: Topology, attacker: subprocess.Popen) -> dict[str, Processes]:
+    """The processes whose CPU the run reports, by name: Postgres is the backends of this run's
+    database on the machine's shared server."""
+
+    def fixed(pid: int | None) -> Processes:
+        process = psutil.Process(pid)
+        return lambda: [process]
+
+    def backends() -> list[psutil.Process]:
+        listed = psutil.process_iter(["name", "cmdline"])
+        return [
+            p
+            for p in listed
+            if p.info["name"] == "postgres" and topology.database in " ".join(p.info["cmdline"] or [])
+        ]
+
+    processes = {
+        "attacker": fixed(attacker.pid),
+        "honest clients (pytest)": fixed(os.getpid()),
+        "haproxy": fixed(haproxy.running_pid(topology.layout)),
+        "redis": fixed(redis_server.running_pid(topology.layout)),
+        "postgres": backends,
+    }
+    for name, pid in sorted(topology.replicas.pids().items()):
+        processes[f"replica {name}"] = fixed(pid)
+    return processes
+
+
 def start_attacker(plan: FloodPlan, workdir: Path) -> subprocess.Popen:
     plan_file = workdir / "flood-plan.json"
     plan_file.write_text(plan_json(plan))
@@ -175,6 +211,8 @@ async def flood_run(
     failures: list[str] = []
     fallbacks_before = await asyncio.to_thread(local_decisions, topology)
     attacker = start_attacker(plan, tmp_path)
+    cpu = PhaseCpu(plan, run_processes(topology, attacker))
+    cpu_watch = cpu.watch()
 
     async def read_history(n: int) -> None:
         transport = httpx.AsyncHTTPTransport(local_address=honest_address(n), verify=context)
@@ -223,11 +261,13 @@ async def flood_run(
             await sender.close()
     assert attacker.returncode == 0, err[-3000:]
     outcomes = json.loads(out)
+    cpu_watch.join(timeout=WINDOW_SECONDS)
     outcomes["limiter"] = {
         "local_decisions": await asyncio.to_thread(local_decisions, topology) - fallbacks_before
     }
     run = FloodRun(requests, acks, failures, outcomes, os.getloadavg()[0])
     print(f"\nflood run (load average {run.load:.2f}): {outcomes}")
+    print(f"CPU, % of one core by phase: {cpu.percent_of_a_core()}")
     return run
 
 
@@ -258,9 +298,10 @@ def test_floods_are_limited_and_every_honest_request_is_answered(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known, unsolved: with the machine otherwise quiet (load 2-5) the combined flood raised "
-    "honest p99 from ~40-60 ms to ~400-960 ms and made replica loops stall past 250 ms; no single "
-    "kind of flood did. It passes when other load already dominates p99. See the issue 7 report.",
+    reason="known, unsolved on a shared 2-core machine: with the attacker niced and the other suites "
+    "idle it passes (native server: REST p99 21 -> 32 ms, acks 17 -> 28 ms); with other suites using "
+    "~0.5-1 core the flood's own cost to the service (~0.3-0.45 core, mostly its REST and socket "
+    "messages) saturates the machine and p99 rises 3-5x (e.g. 64 -> 299 ms). See the issue 7 flood report.",
 )
 def test_others_keep_their_latency_while_floods_are_limited(flood_run: FloodRun) -> None:
     request_ok, request_summary = within_bound(flood_run.requests)

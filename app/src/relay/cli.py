@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -66,6 +67,10 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         access_log=False,  # one access line per request comes from the edge middleware, query strings never
         timeout_graceful_shutdown=10,
     )
+    # What is built so far (modules, the app, its routes and schemas) lives as long as the process.
+    # Frozen, full collections no longer walk it: unfrozen, each one stalled the event loop for
+    # ~300 ms on a loaded 2-core machine (tests/security/test_flood_latency.py, issue 7).
+    gc.freeze()
     DrainingServer(
         config,
         drain=drain,
