@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 import urllib.parse
+import uuid
 from typing import TYPE_CHECKING
 
 import httptools
@@ -268,6 +269,8 @@ class WireConnection(asyncio.Protocol):
             b"content-type: " + content_type + b"\r\n",
             f"content-length: {len(body)}\r\n".encode(),
             b"cache-control: no-store\r\n",
+            # Every answer carries a request id, as the REST edge's do (DESIGN §4 hardening).
+            b"x-request-id: " + uuid.uuid4().hex.encode() + b"\r\n",
         ]
         head += [name + b": " + value + b"\r\n" for name, value in headers or ()]
         if close:
