@@ -122,7 +122,13 @@ class Edge(pulumi.ComponentResource):
             default_actions=[
                 {
                     "type": "redirect",
-                    "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+                    # To the app's own host, never the request's Host (AWS's default "#{host}").
+                    "redirect": {
+                        "protocol": "HTTPS",
+                        "host": args.domain_name,
+                        "port": "443",
+                        "status_code": "HTTP_301",
+                    },
                 }
             ],
             opts=child,

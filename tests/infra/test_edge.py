@@ -36,10 +36,16 @@ def test_alb_writes_access_logs_to_the_log_bucket_once_its_policy_allows_it(stac
     )
 
 
-def test_http_redirects_permanently_to_https(stack_run):
+def test_http_redirects_permanently_to_https_on_the_apps_own_host(stack_run):
+    """Never to the request's Host (the ALB's default, "#{host}"): issue 7, finding 9."""
     (action,) = listener(stack_run, 80).inputs["defaultActions"]
     assert action["type"] == "redirect"
-    assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+    assert action["redirect"] == {
+        "protocol": "HTTPS",
+        "host": config(stack_run, "domain"),
+        "port": "443",
+        "statusCode": "HTTP_301",
+    }
 
 
 def test_https_uses_a_tls13_policy_and_a_dns_validated_certificate(stack_run):
