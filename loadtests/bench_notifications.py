@@ -17,25 +17,11 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from loadtests.bench_search import create_database, drop_database, dsn_for
+from loadtests.bench_search import create_database, drop_database, scratch_settings
 from relay.db.migrate import migrate
 from relay.services import notifications
-from relay.settings import Settings
 
 CHANNEL = "bench-channel"
-
-
-def _settings(database: str) -> Settings:
-    return Settings(
-        environment="local",
-        database_url=dsn_for(database).replace("postgresql://", "postgresql+asyncpg://", 1),
-        redis_url="redis://127.0.0.1:6379/0",
-        s3_bucket="unused",
-        auth_issuer="https://bench.invalid",
-        auth_public_key="unused",
-        allowed_origins="https://localhost:8443",
-        public_url="https://localhost:8443",
-    )
 
 
 async def _nobody_online(_user_ids: list[str]) -> set[str]:
@@ -98,7 +84,7 @@ async def run(members: int, messages: int) -> str:
     database = await create_database()
     engine = None
     try:
-        settings = _settings(database)
+        settings = scratch_settings(database)
         await migrate(settings)
         engine = create_async_engine(settings.database_url, pool_size=1)
         sessions = async_sessionmaker(engine, expire_on_commit=False)

@@ -257,8 +257,9 @@ def dsn_for(database: str) -> str:
     return f"{ADMIN_DSN.rsplit('/', 1)[0]}/{database}"
 
 
-async def prepare(database: str, messages: int, seed: int) -> tuple[asyncpg.Connection, Corpus, float]:
-    settings = Settings(
+def scratch_settings(database: str) -> Settings:
+    """Service settings for a scratch database only (migrations and in-process benchmarks)."""
+    return Settings(
         environment="local",
         database_url=dsn_for(database).replace("postgresql://", "postgresql+asyncpg://", 1),
         redis_url="redis://127.0.0.1:6379/0",
@@ -268,6 +269,10 @@ async def prepare(database: str, messages: int, seed: int) -> tuple[asyncpg.Conn
         allowed_origins="https://localhost:8443",
         public_url="https://localhost:8443",
     )
+
+
+async def prepare(database: str, messages: int, seed: int) -> tuple[asyncpg.Connection, Corpus, float]:
+    settings = scratch_settings(database)
     await migrate(settings)
     # As the service does per search (relay.services.search.CUSTOM_PLAN).
     connection = await asyncpg.connect(
