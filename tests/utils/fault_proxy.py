@@ -40,6 +40,7 @@ class FaultProxy:
         self._random = random.Random(seed)
         self._loop = asyncio.new_event_loop()
         self._connections: set[asyncio.StreamWriter] = set()
+        self._relays: set[asyncio.Task] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy", daemon=True)
 
     def start(self) -> "FaultProxy":
@@ -67,8 +68,14 @@ class FaultProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def _shutdown(self) -> None:
+        """Close everything and wait for the relaying tasks, so none is left pending when the loop stops."""
         self._server.close()
         await self._drop_all()
+        if self._relays:
+            _done, late = await asyncio.wait(self._relays, timeout=3)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _drop_all(self) -> None:
         for writer in list(self._connections):
@@ -79,6 +86,9 @@ class FaultProxy:
         if self.refusing:
             client_writer.transport.abort()
             return
+        relay = asyncio.current_task()
+        self._relays.add(relay)
+        relay.add_done_callback(self._relays.discard)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     database_url: str
     migration_database_url: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    # A request's or a message send's database work (the wait for a pooled connection included)
+    # ends by then with a retryable 503 "unavailable": clients give up on an answer at 10 s (DESIGN §4).
+    database_deadline_seconds: float = Field(default=8.0, gt=0, le=60)
     migrations_dir: Path = _SOURCE_MIGRATIONS
     redis_url: str
     # Per process; callers wait (2 s at most) for a free connection rather than fail.

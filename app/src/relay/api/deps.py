@@ -5,6 +5,7 @@ dependency in its thread pool, and those hand-offs to a thread and back delayed 
 busy machine (honest users' p99 under a flood, issue 7).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -58,12 +59,22 @@ async def get_storage(runtime: RuntimeDep) -> Storage:
 StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
-async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.sessions() as session:
-        yield session
+async def get_db(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's session, and its database deadline: a request stuck behind a slow or saturated
+    database answers 503 "unavailable" (TimeoutError, relay.api.errors) before the client gives up,
+    instead of holding its place in the pool queue."""
+    async with asyncio.timeout(runtime.settings.database_deadline_seconds) as deadline:
+        request.state.database_deadline = deadline
+        async with runtime.sessions() as session:
+            yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db)]
+
+
+async def lift_database_deadline(request: Request, _session: DbSession) -> None:
+    """For the export alone: its archive also reads every file from S3 while the session is open."""
+    request.state.database_deadline.reschedule(None)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -1,9 +1,9 @@
 """The caller's own profile and status."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from relay.api.deps import CurrentUser, DbSession, HubDep, RuntimeDep, StorageDep
+from relay.api.deps import CurrentUser, DbSession, HubDep, RuntimeDep, StorageDep, lift_database_deadline
 from relay.api.errors import responses
 from relay.api.schemas import MeOut, StatusIn
 from relay.db.models import User
@@ -41,6 +41,7 @@ async def put_status(body: StatusIn, session: DbSession, user: CurrentUser, hub:
     "/export",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "zip archive"}, **responses(429)},
+    dependencies=[Depends(lift_database_deadline)],
 )
 async def export_me(
     session: DbSession, user: CurrentUser, storage: StorageDep, runtime: RuntimeDep

@@ -26,8 +26,6 @@ from relay.services import messages
 from relay.services.users import ensure_user
 
 log = logging.getLogger(__name__)
-# Clients treat an ack as lost after 10 s (DESIGN §4): answer "unavailable" before that instead.
-SEND_DEADLINE_SECONDS = 8.0
 
 
 class SendIn(BaseModel):
@@ -129,8 +127,9 @@ def register_events(sio: socketio.AsyncServer, runtime: Runtime, hub: Hub) -> No
         decision = await runtime.rate_limiter.hit_message(user_id)  # 10/s, bursts of 20 (DESIGN §4)
         if not decision.allowed:
             return _failure(RelayError("rate_limited", rate_limited_message(decision), 429))
+        deadline = runtime.settings.database_deadline_seconds  # before the client's 10 s ack timeout
         try:
-            async with asyncio.timeout(SEND_DEADLINE_SECONDS), runtime.sessions() as session:
+            async with asyncio.timeout(deadline), runtime.sessions() as session:
                 message, created, lost = await messages.post_message(
                     session,
                     runtime.message_writer,
