@@ -69,7 +69,10 @@ async def get_db(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSe
             yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db)]
+# "function": the session closes before the response is sent, inside the deadline. FastAPI's default
+# for yield dependencies ("request") closes it after the response; a database link that froze then
+# held the finished request's task (its connection's reset) until uvicorn's shutdown cancelled it.
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
 async def lift_database_deadline(request: Request, _session: DbSession) -> None:
