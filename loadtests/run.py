@@ -5,9 +5,14 @@
 
 With --shape, --users is the peak and --duration the total (the shape scales its table to them).
 Exit code: locust's, which the SLO gate sets (0: every limit held).
+
+Against the local topology (`make up`) the run also records the cores each process used, every 10 s,
+in `cpu.csv` (replicas, haproxy, Postgres, Redis, moto, the locust master and each worker), and
+prints their means over the measured window: what saturates first, and whether the generator did.
 """
 
 import argparse
+import importlib
 import ipaddress
 import os
 import subprocess
@@ -17,7 +22,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from locust.util.timespan import parse_timespan
+
 from loadtests import slo
+from loadtests.cpu import CpuRecorder, locust_processes, topology_processes
+from topology import Topology
+from topology.layout import DEFAULT_WORKDIR
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -59,6 +69,12 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "--results", type=Path, default=REPO / "reports" / "loadtests", help="parent of the run folder"
     )
     parser.add_argument("--name", help="run name (default: time, scenario, users, shape)")
+    parser.add_argument(
+        "--topology-dir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="the local topology whose processes' CPU the run records (default: make up's .local/)",
+    )
     args, extra = parser.parse_known_args(argv)
     if extra[:1] == ["--"]:
         extra = extra[1:]
@@ -100,9 +116,53 @@ def main(argv: list[str] | None = None) -> int:
     if _is_loopback(args.url) and "LOADTEST_CA_CERT" not in env and LOCAL_CA.exists():
         env["LOADTEST_CA_CERT"] = str(LOCAL_CA)  # the local topology's own CA (make up)
     print(f"make loadtest: {args.scenario} x {args.users} users for {args.duration} -> {folder}", flush=True)
-    result = subprocess.run(command(args, extra, folder), cwd=REPO, env=env, check=False)  # noqa: S603
+    locust = subprocess.Popen(command(args, extra, folder), cwd=REPO, env=env)  # noqa: S603
+    recorder = _cpu_recorder(args, locust.pid, folder)
+    try:
+        returncode = locust.wait()
+    finally:
+        if recorder is not None:
+            recorder.stop()
+    if recorder is not None:
+        _print_cpu(recorder, _measured_from(args))
     print(f"make loadtest: reports in {folder} (report.html, stats_*.csv, stats_slo.txt)", flush=True)
-    return result.returncode
+    return returncode
+
+
+def _cpu_recorder(args: argparse.Namespace, locust_pid: int, folder: Path) -> CpuRecorder | None:
+    """Only where the topology runs on this machine: a remote target's processes are not ours to read."""
+    if not _is_loopback(args.url):
+        return None
+    topology = Topology.recorded(args.topology_dir)
+    served = topology.url == args.url.rstrip("/") and topology.running()  # make up's, not another
+
+    def groups() -> dict[str, list[int]]:
+        return {**(topology_processes(topology) if served else {}), **locust_processes(locust_pid)}
+
+    recorder = CpuRecorder(groups, folder / "cpu.csv")
+    recorder.start()
+    return recorder
+
+
+def _measured_from(args: argparse.Namespace) -> float:
+    """Seconds into the run where the stats the gate judges begin: after a shape's first stage when
+    it resets them (ramp, soak), else the start."""
+    if not args.shape:
+        return 0.0
+    module = importlib.import_module(f"loadtests.shapes.{args.shape}")
+    shape = next((value for value in vars(module).values() if getattr(value, "stages", None)), None)
+    if shape is None or not shape.reset_stats_after_first_stage:
+        return 0.0
+    return shape.stages[0][0] * parse_timespan(args.duration)
+
+
+def _print_cpu(recorder: CpuRecorder, since_seconds: float) -> None:
+    summary = recorder.summary(since_seconds)
+    if not summary:
+        return
+    print(f"make loadtest: cores used after {since_seconds:g} s (mean / max of 10 s samples; cpu.csv):")
+    for name, (mean, peak) in sorted(summary.items(), key=lambda item: -item[1][0]):
+        print(f"  {name:<18} {mean:5.2f} / {peak:5.2f}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def _loadtest(
         str(results),
         "--name",
         "run",
+        "--topology-dir",
+        str(topology.layout.workdir),
     ]
     return subprocess.run(
         [*argv, *args],
@@ -102,6 +104,11 @@ def test_mixed_run_holds_the_smoke_slo_with_every_row(topology: Topology, tmp_pa
     )
     assert delivered <= 3 * sent, (sent, delivered)
     assert delivered >= sent, (sent, delivered)
+    # The cores each process used, for a capacity run's "what saturates first".
+    with (folder / "cpu.csv").open() as cpu:
+        groups = {row["group"] for row in csv.DictReader(cpu)}
+    assert {"replica r1", "replica r2", "haproxy", "postgres", "locust"} <= groups, groups
+    assert "cores used after 0 s" in result.stdout, output
 
 
 def test_impossibly_low_limit_fails_the_gate_of_a_shaped_run(topology: Topology, tmp_path: Path) -> None:
