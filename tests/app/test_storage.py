@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from relay.storage import Storage
+from relay.storage import Storage, content_disposition
 from tests.utils.s3_server import CREDENTIALS
 from tests.utils.settings import make_settings
 
@@ -113,3 +113,37 @@ def test_s3_presigned_get_is_sigv4_signed_expires_per_setting_and_forces_downloa
     assert query["X-Amz-Signature"] == _recomputed_signature(url)
     tampered = url.replace("X-Amz-Expires=90", "X-Amz-Expires=604800")
     assert _recomputed_signature(tampered) != query["X-Amz-Signature"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback", "expected"),
+    [
+        ("a.pdf", "a.pdf", 'attachment; filename="a.pdf"'),
+        (
+            "履歴書.pdf",
+            "pdf",
+            "attachment; filename=\"pdf\"; filename*=UTF-8''%E5%B1%A5%E6%AD%B4%E6%9B%B8.pdf",
+        ),
+        (
+            'a"; b=c.pdf',
+            "a_b_c.pdf",
+            "attachment; filename=\"a_b_c.pdf\"; filename*=UTF-8''a%22%3B%20b%3Dc.pdf",
+        ),
+    ],
+)
+def test_content_disposition_names_the_file_in_ascii_and_as_given(name, fallback, expected) -> None:
+    """RFC 6266: the quoted ASCII fallback, and filename* (RFC 8187) when the name is not that."""
+    assert content_disposition("application/pdf", fallback, name) == expected
+
+
+def test_s3_presigned_get_carries_the_name_as_given(monkeypatch) -> None:
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    settings = make_settings("redis://127.0.0.1:1/0", s3_bucket="relay-uploads")
+    url = Storage(settings).read_url(
+        "uploads/u/abc/resume.pdf", "application/pdf", "resume.pdf", "résumé.pdf"
+    )
+    query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+    assert query["response-content-disposition"] == (
+        "attachment; filename=\"resume.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
+    )

@@ -30,9 +30,11 @@ _IN_FLIGHT = re.compile(r"^relay_http_requests_in_flight (\S+)$", re.MULTILINE)
 
 @contextlib.contextmanager
 def limited_relay(relay_env: dict[str, str], log_dir: Path, name: str) -> Iterator[RelayProcess]:
-    """A replica with DESIGN §4's default limits (the shared test servers raise the handshake one)."""
+    """A replica with DESIGN §4's default limits (the shared test servers raise the handshake one),
+    logging every answer for the suite's guards (pass it to `response_log.watch`)."""
     env = {
         **relay_env,
+        "RELAY_LOG_LEVEL": "INFO",
         "RELAY_RATE_HANDSHAKES_PER_SECOND": "20",
         "RELAY_RATE_HANDSHAKES_BURST": "40",
         "RELAY_SOCKET_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT_SECONDS),

@@ -5,13 +5,18 @@
   balancer; `replica_url(name)` is a replica's own port (reachable inside a cluster too).
 - `fuzz_server`: a third replica on the same database and Redis with the rate limits raised, for
   schemathesis (thousands of requests from one address in seconds).
+- `relay_server`: the package's own single replica (overriding the session's), for the token and
+  cookie cases that need no load balancer; `api(user_id)` is a REST client of it.
 - `mint(user_id, **claims)`: a session token the topology accepts; `topology_keys` signs anything.
 - `lb_socket(token)`, `lb_api(user_id)`: a socket and a REST client through haproxy, each from a
   loopback address of its own.
 Guards over the whole package, whichever test sent a request and however:
 - no 5xx: every answer of the replicas (JSON access log) and of haproxy (httplog) is read back
   after each module; any 5xx fails it, and so does a traceback in a replica's log (a socket
-  handler that raised answers no status, and its ack never comes);
+  handler that raised answers no status, and its ack never comes). Every relay process the suite
+  attacks is read: the topology's replicas, the fuzz server, `relay_server`, and any server a
+  module starts for itself once it passes it to `response_log.watch` (all log at INFO, so that
+  each answer has its access line);
 - every request is answered or closed within the ping interval + 5 s (the same logs' durations; the
   helpers' clients time out there too);
 - each replica's `relay_http_requests_in_flight`, read on its own port, is back to its pre-suite
@@ -56,6 +61,18 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
 def fuzz_server(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
     env = {**topology.process_env(), **FUZZ_LIMITS, "RELAY_LOG_LEVEL": "INFO"}
     with RelayProcess.start(env, tmp_path_factory.mktemp("fuzz-logs"), name="fuzz") as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def relay_server(
+    relay_env: dict[str, str], response_log: ResponseLog, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RelayProcess]:
+    """Overrides the session's shared server, which logs at WARNING (no access lines), so that the
+    guards see every answer the token and CSRF cases get, as they see the topology's."""
+    env = {**relay_env, "RELAY_LOG_LEVEL": "INFO"}
+    with RelayProcess.start(env, tmp_path_factory.mktemp("security-relay"), name="security-relay") as server:
+        response_log.watch("security relay", server.log_file)
         yield server
 
 
@@ -129,7 +146,7 @@ def in_flight(url: str) -> float:
     return float(line.split()[1])
 
 
-def _assert_well_answered(response_log: ResponseLog, since: dict[str, int]) -> None:
+def assert_well_answered(response_log: ResponseLog, since: dict[str, int]) -> None:
     answers = response_log.answers(since)
     server_errors = [a.describe() for a in answers if a.status >= 500]
     assert not server_errors, "5xx answered during the security suite:\n" + "\n".join(server_errors)
@@ -156,7 +173,7 @@ def suite_guards(
     while now != before and time.monotonic() < deadline:
         time.sleep(0.5)
         now = {url: in_flight(url) for url in urls}
-    _assert_well_answered(response_log, start)
+    assert_well_answered(response_log, start)
     assert now == before, (
         f"requests still in flight {IN_FLIGHT_SETTLE_SECONDS} s after the suite: {now} (before: {before})"
     )
@@ -167,4 +184,4 @@ def no_server_errors_in_module(suite_guards: None, response_log: ResponseLog) ->
     """The package-wide check again per module, so a 5xx is reported next to the tests that caused it."""
     start = response_log.mark()
     yield
-    _assert_well_answered(response_log, start)
+    assert_well_answered(response_log, start)

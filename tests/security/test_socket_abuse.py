@@ -23,6 +23,7 @@ from tests.security.attacks import (
     polling,
 )
 from tests.utils.relay_process import RelayProcess
+from tests.utils.response_log import ResponseLog
 from tests.utils.sockets import SocketUser
 from tests.utils.tokens import new_user_id
 
@@ -31,8 +32,11 @@ WAVE = 10
 
 
 @pytest.fixture(scope="module")
-def relay(relay_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
+def relay(
+    relay_env: dict[str, str], response_log: ResponseLog, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RelayProcess]:
     with limited_relay(relay_env, tmp_path_factory.mktemp("socket-abuse"), "socket-abuse") as server:
+        response_log.watch("socket-abuse relay", server.log_file)
         yield server
 
 

@@ -56,9 +56,15 @@ def _haproxy_answer(source: str, line: str) -> Answer | None:
 class ResponseLog:
     """`mark()` notes where each log ends now; `answers(mark)` parses what was appended since."""
 
-    def __init__(self, replica_logs: dict[str, Path], haproxy_log: Path) -> None:
+    def __init__(self, replica_logs: dict[str, Path], haproxy_log: Path | None = None) -> None:
         self.sources = {name: (path, _replica_answer) for name, path in replica_logs.items()}
-        self.sources["haproxy"] = (haproxy_log, _haproxy_answer)
+        if haproxy_log is not None:
+            self.sources["haproxy"] = (haproxy_log, _haproxy_answer)
+
+    def watch(self, name: str, relay_log: Path) -> None:
+        """Read one more relay process's log from now on: a server that a module starts for itself.
+        A mark taken before it was watched reads its log from the start."""
+        self.sources[name] = (relay_log, _replica_answer)
 
     def mark(self) -> dict[str, int]:
         return {name: _size(path) for name, (path, _) in self.sources.items()}

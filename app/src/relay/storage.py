@@ -29,9 +29,15 @@ log = logging.getLogger(__name__)
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
-def content_disposition(content_type: str, filename: str) -> str:
+def content_disposition(content_type: str, ascii_name: str, name: str | None = None) -> str:
+    """RFC 6266: `filename` is a plain ASCII name that every client reads. When the user's name is
+    not that name, `filename*` carries it too, UTF-8 percent-encoded (RFC 8187), for the clients
+    that read it (every current browser): without it "履歴書.pdf" downloads as "pdf"."""
     kind = "inline" if content_type in INLINE_TYPES else "attachment"
-    return f'{kind}; filename="{filename}"'
+    value = f'{kind}; filename="{ascii_name}"'
+    if name is not None and name != ascii_name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class Storage:
         answer = await asyncio.to_thread(self._s3.get_object, Bucket=self.bucket, Key=key)
         return await asyncio.to_thread(answer["Body"].read)
 
-    def read_url(self, key: str, content_type: str, filename: str) -> str:
+    def read_url(self, key: str, content_type: str, ascii_name: str, name: str | None = None) -> str:
         """A short-lived URL: CloudFront signed (canned policy) or S3 presigned GET."""
         seconds = self._settings.download_url_seconds
         signer = self._cdn_signer
@@ -138,7 +144,7 @@ class Storage:
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": content_disposition(content_type, filename),
+                "ResponseContentDisposition": content_disposition(content_type, ascii_name, name),
                 "ResponseContentType": content_type,
             },
             ExpiresIn=seconds,

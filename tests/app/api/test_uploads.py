@@ -137,6 +137,30 @@ def test_complete_rejects_an_object_stored_without_the_attachment_disposition(ap
     assert done["status"] == "rejected" and "Content-Disposition" in done["reason"]
 
 
+def test_a_name_that_is_not_plain_ascii_is_stored_with_filename_star(api) -> None:
+    alice = api(new_user_id("alice"))
+    presigned = _upload(alice, "résumé.txt", b"hello", "text/plain")
+    assert presigned["fields"]["Content-Disposition"] == (
+        "attachment; filename=\"resume.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"
+    )
+    done = alice.post(f"/uploads/{presigned['id']}/complete").json()
+    assert (done["status"], done["filename"]) == ("ready", "résumé.txt")
+
+
+def test_an_upload_presigned_by_the_previous_release_without_filename_star_still_completes(api) -> None:
+    """During a deploy, for one upload URL lifetime, browsers send the fields the old release gave."""
+    alice = api(new_user_id("alice"))
+    presigned = _presign(alice, "résumé.txt", "text/plain", 5).json()
+    previous = 'attachment; filename="resume.txt"'
+    assert _browser_post(
+        presigned, b"hello", "text/plain", **{"Content-Disposition": previous}
+    ).status_code in (
+        200,
+        204,
+    )
+    assert alice.post(f"/uploads/{presigned['id']}/complete").json()["status"] == "ready"
+
+
 def test_complete_without_an_upload_is_rejected_as_missing_and_stays_rejected(api) -> None:
     alice = api(new_user_id("alice"))
     presigned = _presign(alice, "never.txt", "text/plain", 5).json()
