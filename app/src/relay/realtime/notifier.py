@@ -94,7 +94,10 @@ class Notifier:
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+                # arrives as the wake-up does, and this loop then outlived the replica's shutdown.
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._drain()
@@ -104,7 +107,8 @@ class Notifier:
     async def drain(self, within: float = 5) -> None:
         """At shutdown: process what is pending, bounded in time (what is left, others take)."""
         with contextlib.suppress(TimeoutError, SQLAlchemyError, OSError):
-            await asyncio.wait_for(self._drain(), within)
+            async with asyncio.timeout(within):
+                await self._drain()
 
 
 def _as_message(row: Message) -> dict[str, Any]:

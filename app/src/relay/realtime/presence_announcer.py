@@ -68,7 +68,8 @@ class PresenceAnnouncer:
     async def drain(self, within: float = 2) -> None:
         """At shutdown: announce what is recorded, bounded in time."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._announce_pending(), within)
+            async with asyncio.timeout(within):
+                await self._announce_pending()
 
     async def _announce_pending(self) -> None:
         pending, self._pending = self._pending, {}

@@ -56,7 +56,8 @@ class ObjectSweeper:
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):  # not wait_for: see relay.realtime.notifier
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 while await self.sweep_once() >= MAX_BATCH:

@@ -47,7 +47,8 @@ class Readiness:
 
     async def _run(self, check) -> str:
         try:
-            await asyncio.wait_for(check(), CHECK_SECONDS)
+            async with asyncio.timeout(CHECK_SECONDS):
+                await check()
         except TimeoutError:
             return f"no answer within {CHECK_SECONDS:g} s"
         except (SQLAlchemyError, RedisError, BotoCoreError, ClientError, OSError) as error:
