@@ -203,7 +203,10 @@ class App(pulumi.ComponentResource):
             # deregistration delay are derived from the same constants (infra/workload.py).
             "RELAY_DRAIN_SECONDS": str(DRAIN_SECONDS),
         }
-        if args.socket_target_group_arn is not None:
+        if args.socket_target_group_arn is None:
+            # Named, not left to the app's default (native): the fallback serves the path on the app port.
+            settings["RELAY_SOCKET_SERVER"] = "python-socketio"
+        else:
             # Relay's own socket server, also listening where SocketRoute's target group sends the path.
             settings["RELAY_SOCKET_SERVER"] = "native"
             settings["RELAY_SOCKET_PORT"] = str(SOCKET_PORT)

@@ -30,8 +30,9 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 DIGEST_PINNED_IMAGE = re.compile(r"^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+@sha256:[0-9a-f]{64}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/\-]+$")
 RDS_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,61}[a-z0-9]$")
-# relay:socketServer, the app's RELAY_SOCKET_SERVER: the first is the default when the key is unset.
-SOCKET_SERVERS = ("python-socketio", "native")
+# relay:socketServer, the app's RELAY_SOCKET_SERVER: the first is the default when the key is unset;
+# python-socketio stays selectable as the fallback.
+SOCKET_SERVERS = ("native", "python-socketio")
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,9 @@ class Settings:
     # Set only after a point-in-time restore: the stack adopts that instance (database-restore.md);
     # naming the original instance again adopts it back (the restore's rollback).
     db_restored_instance_id: str | None = None
-    # `native`: the app's own socket server, with /api/socketio on its own port and target group
-    # (issue 13, infra/socket_route.py); unset means python-socketio on the app port.
-    socket_server: Literal["python-socketio", "native"] = "python-socketio"
+    # `native` (the default): the app's own socket server, with /api/socketio on its own port and
+    # target group (issue 13, infra/socket_route.py); `python-socketio` serves it on the app port.
+    socket_server: Literal["native", "python-socketio"] = "native"
     # Optional secrets: None when unset (the Secrets Manager secret is then created empty).
     alarm_webhook_url: pulumi.Input[str] | None = None
     cdn_signer_private_key: pulumi.Input[str] | None = None

@@ -23,8 +23,21 @@ OWNER_ROLE = "relay_owner"
 APP_ROLE = "relay_app"
 
 
+# RELAY_SOCKET_SERVER: the first is the default, as in relay.settings; python-socketio is the fallback.
+SOCKET_SERVERS = ("native", "python-socketio")
+
+
+def socket_server() -> str:
+    """The replicas' socket server; haproxy routes the socket path by it (topology/haproxy.py)."""
+    chosen = os.environ.get("RELAY_SOCKET_SERVER") or SOCKET_SERVERS[0]
+    if chosen not in SOCKET_SERVERS:
+        choices = " or ".join(SOCKET_SERVERS)
+        raise ValueError(f"RELAY_SOCKET_SERVER={chosen!r} is not a socket server: set it to {choices}")
+    return chosen
+
+
 def native_sockets() -> bool:
-    return os.environ.get("RELAY_SOCKET_SERVER") == "native"
+    return socket_server() == "native"
 
 
 def _port_from_env(variable: str, default: int) -> int:
@@ -55,7 +68,7 @@ class Ports:
     https: int = 8443
     http: int = 8080
     replicas: tuple[int, ...] = (8001, 8002)
-    # With RELAY_SOCKET_SERVER=native, each replica's own /api/socketio listener (RELAY_SOCKET_PORT),
+    # With the native socket server, each replica's own /api/socketio listener (RELAY_SOCKET_PORT),
     # where haproxy routes that path (issue 13). Explicit, so free-port topologies cannot collide.
     sockets: tuple[int, ...] = (8101, 8102)
     s3: int = 9000

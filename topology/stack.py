@@ -24,6 +24,7 @@ from topology.layout import (
     Layout,
     Ports,
     native_sockets,
+    socket_server,
 )
 from topology.processes import port_open
 from topology.replicas import ReplicaSet
@@ -92,6 +93,8 @@ class Topology:
             "RELAY_PUBLIC_URL": self.url,
             "RELAY_TRUSTED_PROXIES": haproxy.SOURCE_ADDRESS,
             "RELAY_DRAIN_SECONDS": f"{self.drain_seconds:g}",
+            # Named, so the replicas run the server haproxy's socket route was generated for.
+            "RELAY_SOCKET_SERVER": socket_server(),
             **s3.DUMMY_AWS_ENV,
             "PYTHONUNBUFFERED": "1",
         }

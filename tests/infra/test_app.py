@@ -103,7 +103,11 @@ def test_deployment_serves_the_deployed_image_on_port_8000(stack_run):
     relay = container(single(stack_run, DEPLOYMENT), "relay")
     assert relay["image"] == stack_run.exports["appImage"] and "@sha256:" in relay["image"]
     assert relay["command"] == ["relay", "serve"]
-    assert relay["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    # The native socket server's own listener beside it (tests/infra/test_socket_route.py).
+    assert relay["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "socket", "containerPort": 8100, "protocol": "TCP"},
+    ]
     assert container(single(stack_run, JOB, "-migrate"), "migrate")["image"] == relay["image"]
 
 
@@ -157,8 +161,13 @@ def test_pods_spread_over_zones_with_a_disruption_budget_and_autoscaling(stack_r
 
 
 def test_target_group_binding_attaches_the_service_to_the_alb_target_group(stack_run):
-    binding = single(stack_run, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
-    target_group = single(stack_run, "aws:lb/targetGroup:TargetGroup")
+    # The REST one (app port); the socket path's is tests/infra/test_socket_route.py's.
+    (binding,) = [
+        b
+        for b in of_type(stack_run, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
+        if b.inputs["spec"]["serviceRef"]["port"] == 8000
+    ]
+    target_group = single(stack_run, "aws:lb/targetGroup:TargetGroup", "-edge-pods")
     spec = binding.inputs["spec"]
     assert spec["targetGroupARN"] == target_group.outputs["arn"]
     assert spec["targetType"] == "ip"
@@ -338,7 +347,8 @@ def test_pods_talk_only_to_what_they_use(stack_run):
         )
         for tier in ("public", "private", "database")
     }
-    (ingress,) = relay["ingress"]
+    # With the socket port's rule (the ALB's subnets only, tests/infra/test_socket_route.py).
+    ingress, _socket = relay["ingress"]
     assert sorted(p["ipBlock"]["cidr"] for p in ingress["from"]) == sorted(
         subnets["public"] + subnets["private"]
     )

@@ -72,8 +72,10 @@ def test_builtin_objects_validate_against_the_configured_kubernetes_version(stac
 
 
 def test_target_group_binding_validates_against_the_controller_crd(stack_run):
-    (binding,) = [m for _, m in manifests(stack_run) if m["kind"] == "TargetGroupBinding"]
-    jsonschema.validate(binding, TGB_SCHEMA)
+    bindings = [m for _, m in manifests(stack_run) if m["kind"] == "TargetGroupBinding"]
+    assert len(bindings) == 2, "REST's and the socket path's"
+    for binding in bindings:
+        jsonschema.validate(binding, TGB_SCHEMA)
 
 
 def test_validation_catches_a_broken_deployment(prod_run):

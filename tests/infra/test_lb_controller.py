@@ -23,8 +23,9 @@ def test_load_balancer_controller_is_installed_by_helm_with_a_scoped_irsa_role(s
         p for p in of_type(stack_run, "aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id
     )
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    target_group = single(stack_run, "aws:lb/targetGroup:TargetGroup")
-    assert statements["BindPodsToRelayTargetGroup"]["Resource"] == target_group.outputs["arn"]
+    target_groups = [t.outputs["arn"] for t in of_type(stack_run, "aws:lb/targetGroup:TargetGroup")]
+    assert len(target_groups) == 2, "REST's and the socket path's"
+    assert sorted(statements["BindPodsToRelayTargetGroup"]["Resource"]) == sorted(target_groups)
     for statement in statements.values():
         changes = [a for a in statement["Action"] if ":Describe" not in a]
         assert not changes or statement["Resource"] != "*", (

@@ -1,6 +1,6 @@
-"""relay:socketServer: python-socketio (the committed stacks) serves sockets on the app port behind
-one sticky target group; native gives /api/socketio its own port, target group, listener rule and
-TargetGroupBinding, and only that target group is sticky (issue 13)."""
+"""relay:socketServer: native (the default, and the committed stacks) gives /api/socketio its own
+port, target group, listener rule and TargetGroupBinding, and only that target group is sticky;
+python-socketio (the fallback) serves sockets on the app port behind one sticky target group (issue 13)."""
 
 import json
 import os
@@ -21,7 +21,6 @@ from tests.infra.test_kubernetes_manifests import TGB_SCHEMA, TGB_TYPE, manifest
 
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 RULE = "aws:lb/listenerRule:ListenerRule"
-SOCKET_ENV = ("RELAY_SOCKET_SERVER", "RELAY_SOCKET_PORT")
 
 
 def socket_target_group(run):
@@ -33,20 +32,24 @@ def rest_target_group(run):
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_committed_stacks_keep_python_socketio_and_an_unset_key_means_it(stack):
+def test_committed_stacks_run_native_and_an_unset_key_means_it(stack):
     assert "relay:socketServer" not in stack_config(stack)
-    assert settings_for(stack).socket_server == SOCKET_SERVERS[0] == "python-socketio"
-    assert settings_for(stack, socketServer="native").native_sockets
+    assert settings_for(stack).socket_server == SOCKET_SERVERS[0] == "native"
+    assert not settings_for(stack, socketServer="python-socketio").native_sockets
 
 
-def test_python_socketio_mode_has_one_sticky_target_group_and_no_socket_port(stack_run):
-    (target_group,) = of_type(stack_run, TARGET_GROUP)
+def test_python_socketio_mode_has_one_sticky_target_group_and_no_socket_port(python_socketio_run):
+    run = python_socketio_run
+    (target_group,) = of_type(run, TARGET_GROUP)
+    assert target_group.inputs["stickiness"]["type"] == "lb_cookie"
     assert target_group.inputs["stickiness"]["enabled"] is True
-    assert not [r for r in of_type(stack_run, RULE) if r.name.endswith("-sockets-rule")]
-    assert len(of_type(stack_run, TGB_TYPE)) == 1
-    values, _ = environment(stack_run, single(stack_run, DEPLOYMENT), "relay")
-    assert not set(SOCKET_ENV) & set(values)
-    ports = container(single(stack_run, DEPLOYMENT), "relay")["ports"]
+    assert not [r for r in of_type(run, RULE) if r.name.endswith("-sockets-rule")]
+    assert len(of_type(run, TGB_TYPE)) == 1
+    values, _ = environment(run, single(run, DEPLOYMENT), "relay")
+    # Named in the ConfigMap: left unset, the app would run its own default, the native server.
+    assert values["RELAY_SOCKET_SERVER"] == "python-socketio"
+    assert "RELAY_SOCKET_PORT" not in values
+    ports = container(single(run, DEPLOYMENT), "relay")["ports"]
     assert [p["containerPort"] for p in ports] == [PORT]
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from topology.layout import Ports
+from relay.settings import Settings
+from topology.layout import SOCKET_SERVERS, Ports, native_sockets, socket_server
 
 
 def test_default_ports_are_the_contract() -> None:
@@ -78,3 +79,20 @@ def test_a_free_port_topology_keeps_the_services_it_is_given_and_no_contract_por
     contract = Ports()
     assert not own & {contract.https, contract.http, *contract.replicas, *contract.sockets, contract.redis}
     assert Ports.on_free_ports(postgres=15432).s3 != contract.s3, "its own S3 server on a free port"
+
+
+def test_the_native_socket_server_is_the_default_the_app_and_the_topology_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """haproxy's socket route and the replicas' server come from the same choice (issue 13)."""
+    monkeypatch.delenv("RELAY_SOCKET_SERVER", raising=False)
+    assert socket_server() == Settings.model_fields["socket_server"].default == SOCKET_SERVERS[0] == "native"
+    assert native_sockets()
+    monkeypatch.setenv("RELAY_SOCKET_SERVER", "python-socketio")
+    assert not native_sockets()
+
+
+def test_an_unknown_socket_server_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAY_SOCKET_SERVER", "socket.io")
+    with pytest.raises(ValueError, match=r"RELAY_SOCKET_SERVER='socket\.io'"):
+        socket_server()

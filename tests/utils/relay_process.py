@@ -42,8 +42,9 @@ def relay_environment(
         # suite raises the per-IP handshake budget (tests/security/ checks the default one).
         "RELAY_RATE_HANDSHAKES_PER_SECOND": "1000",
         "RELAY_RATE_HANDSHAKES_BURST": "1000",
-        # The suites run against either socket server (issue 13): RELAY_SOCKET_SERVER=native picks ours.
-        "RELAY_SOCKET_SERVER": os.environ.get("RELAY_SOCKET_SERVER", "python-socketio"),
+        # The suites run against either socket server (issue 13): the app's default (native) unless
+        # RELAY_SOCKET_SERVER names one, e.g. the python-socketio fallback.
+        **{k: v for k, v in os.environ.items() if k == "RELAY_SOCKET_SERVER"},
     }
 
 

@@ -115,10 +115,10 @@ class Settings(BaseSettings):
     rate_typing_per_second: float = Field(default=3, gt=0)
     # A session that has not sent the Socket.IO CONNECT by then is closed (the reference's connectTimeout).
     socket_connect_timeout_seconds: float = Field(default=45, gt=0, le=300)
-    # Which server speaks Socket.IO at /api/socketio (issue 13): python-socketio inside the ASGI app,
-    # or Relay's own (relay.realtime.wire), which also listens on RELAY_SOCKET_PORT when set, so the
-    # load balancer can route the socket path to a listener uvicorn never sees.
-    socket_server: Literal["python-socketio", "native"] = "python-socketio"
+    # Which server speaks Socket.IO at /api/socketio (issue 13): Relay's own (relay.realtime.wire),
+    # which also listens on RELAY_SOCKET_PORT when set, so the load balancer can route the socket path
+    # to a listener uvicorn never sees; or python-socketio inside the ASGI app, kept as the fallback.
+    socket_server: Literal["native", "python-socketio"] = "native"
     socket_port: int | None = Field(default=None, ge=1, le=65535)
     # Unsent bytes per socket before it counts as a slow consumer and is closed (native server).
     socket_max_buffer_bytes: int = Field(default=1_048_576, ge=65536)

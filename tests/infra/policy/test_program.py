@@ -139,10 +139,11 @@ def test_every_resource_policy_meets_a_resource_of_its_type(stack):
     )
 
 
-# relay:socketServer=native (tests/infra/test_socket_route.py): the socket path has its own target group.
-def test_native_stack_passes_every_policy(native_run):
-    resources = [from_capture(r) for r in native_run.resources]
-    violations = run_pack(resources, native_run.stack)
+# relay:socketServer=python-socketio, the fallback (tests/infra/test_socket_route.py): one sticky
+# target group for REST and the socket path; the committed stacks run the native server.
+def test_python_socketio_stack_passes_every_policy(python_socketio_run):
+    resources = [from_capture(r) for r in python_socketio_run.resources]
+    violations = run_pack(resources, python_socketio_run.stack)
     assert violations == [], "\n".join(v.message for v in violations)
 
 

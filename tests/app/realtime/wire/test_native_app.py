@@ -1,6 +1,6 @@
-"""`relay serve` with RELAY_SOCKET_SERVER=native, in `make test` (the full socket suites run against
-it when RELAY_SOCKET_SERVER=native is set): two replicas on one database and Redis, the same
-handlers as python-socketio's, on the main port and on the socket path's own listener."""
+"""`relay serve` with RELAY_SOCKET_SERVER=native named explicitly (the default, which the full socket
+suites run against): two replicas on one database and Redis, the same handlers as python-socketio's,
+on the main port and on the socket path's own listener."""
 
 from collections.abc import Iterator
 from pathlib import Path
