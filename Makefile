@@ -24,10 +24,12 @@ help:
 	@echo "make deploy STACK=prod    pulumi up with the policy pack (same needs)"
 
 # One virtualenv for the service, the Pulumi program and the test tools; rebuilt when a pin changes.
-$(STAMP): app/requirements.lock app/pyproject.toml requirements-dev.txt $(wildcard requirements.txt)
+# loadtests/requirements.lock pins the load generator's transitive dependencies (constraints only).
+$(STAMP): app/requirements.lock app/pyproject.toml requirements-dev.txt loadtests/requirements.lock $(wildcard requirements.txt)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r app/requirements.lock -r requirements-dev.txt $(if $(wildcard requirements.txt),-r requirements.txt)
+	$(BIN)/pip install -q -r app/requirements.lock -r requirements-dev.txt $(if $(wildcard requirements.txt),-r requirements.txt) \
+	  -c loadtests/requirements.lock
 	$(BIN)/pip install -q --no-deps -e app
 	touch $@
 
