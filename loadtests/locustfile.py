@@ -5,6 +5,7 @@ Run it through `make loadtest` (loadtests/run.py), or directly:
 Targets and tokens come from the command line and the environment (README), never from here.
 """
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -38,6 +39,15 @@ def check_slo_file(environment, **_kwargs):
     """A broken SLO file stops the run before it starts, not after."""
     if not isinstance(environment.runner, WorkerRunner):
         slo.load(Path(environment.parsed_options.slo))
+
+
+@events.spawning_complete.add_listener
+def freeze_the_users(**_kwargs):
+    """Once this process's users exist, their state moves out of the garbage collector's sight: a
+    gc.callbacks trace of 1,000-user runs showed each worker's full collections take 100-125 ms
+    every 8-26 s and free nothing, a pause that every receipt in the worker waited for and that
+    the stats counted as the service's latency."""
+    gc.freeze()
 
 
 @events.quitting.add_listener

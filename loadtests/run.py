@@ -145,15 +145,15 @@ def _cpu_recorder(args: argparse.Namespace, locust_pid: int, folder: Path) -> Cp
 
 
 def _measured_from(args: argparse.Namespace) -> float:
-    """Seconds into the run where the stats the gate judges begin: after a shape's first stage when
-    it resets them (ramp, soak), else the start."""
+    """Seconds into the run where the stats the gate judges begin: after a shape's first stage and
+    its settling time when it resets them (ramp, soak), else the start."""
     if not args.shape:
         return 0.0
     module = importlib.import_module(f"loadtests.shapes.{args.shape}")
     shape = next((value for value in vars(module).values() if getattr(value, "stages", None)), None)
     if shape is None or not shape.reset_stats_after_first_stage:
         return 0.0
-    return shape.stages[0][0] * parse_timespan(args.duration)
+    return shape.stages[0][0] * parse_timespan(args.duration) + shape.SETTLE_SECONDS
 
 
 def _print_cpu(recorder: CpuRecorder, since_seconds: float) -> None:
