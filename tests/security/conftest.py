@@ -51,6 +51,17 @@ FUZZ_LIMITS = {
 }
 
 
+def client_through_haproxy(topology: Topology, token: str) -> httpx.Client:
+    """A bearer client of the API through the load balancer, from a loopback address of its own."""
+    transport = httpx.HTTPTransport(local_address=fresh_loopback(), verify=topology.ssl_context())
+    return httpx.Client(
+        base_url=f"{topology.url}/api",
+        transport=transport,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=CLIENT_TIMEOUT,
+    )
+
+
 @pytest.fixture(scope="package")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with running_topology(tmp_path_factory.mktemp("security-topology"), "relay_sec") as stack:

@@ -23,8 +23,7 @@ import httpx
 import pytest
 
 from relay.realtime.events import register_events
-from tests.security.attacks import fresh_loopback
-from tests.security.conftest import CLIENT_TIMEOUT
+from tests.security.conftest import client_through_haproxy
 from tests.utils.sockets import SocketUser
 from tests.utils.tokens import new_user_id
 from topology import Topology
@@ -107,16 +106,6 @@ def route_cases() -> list[tuple[str, str]]:
     ]
 
 
-def lb_client(topology: Topology, token: str) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=fresh_loopback(), verify=topology.ssl_context())
-    return httpx.Client(
-        base_url=f"{topology.url}/api",
-        transport=transport,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=CLIENT_TIMEOUT,
-    )
-
-
 def created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201, 204), (response.status_code, response.text)
     return response.json() if response.content else {}
@@ -144,7 +133,7 @@ def wait_for_notifications(client: httpx.Client) -> list[str]:
 def scene(topology: Topology, mint: Callable[..., str]) -> Iterator[Scene]:
     user_ids = {role: new_user_id(role) for role in ("owner", "peer", "outsider")}
     tokens = {role: mint(user_id) for role, user_id in user_ids.items()}
-    clients = {role: lb_client(topology, token) for role, token in tokens.items()}
+    clients = {role: client_through_haproxy(topology, token) for role, token in tokens.items()}
     try:
         owner, peer, outsider = clients["owner"], clients["peer"], clients["outsider"]
         for client in clients.values():

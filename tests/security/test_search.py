@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.security.attacks import fresh_loopback
-from tests.security.conftest import CLIENT_TIMEOUT
+from tests.security.conftest import client_through_haproxy
 from tests.utils.tokens import new_user_id
 from topology import Topology
 
@@ -75,20 +74,13 @@ class Haystack:
     hidden_ids: frozenset[str]
 
 
-def client_of(topology: Topology, token: str) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=fresh_loopback(), verify=topology.ssl_context())
-    return httpx.Client(
-        base_url=f"{topology.url}/api",
-        transport=transport,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=CLIENT_TIMEOUT,
-    )
-
-
 @pytest.fixture(scope="module")
 def haystack(topology: Topology, mint: Callable[..., str]) -> Iterator[Haystack]:
     owner_id, peer_id = new_user_id("owner"), new_user_id("peer")
-    with client_of(topology, mint(owner_id)) as owner, client_of(topology, mint(peer_id)) as peer:
+    with (
+        client_through_haproxy(topology, mint(owner_id)) as owner,
+        client_through_haproxy(topology, mint(peer_id)) as peer,
+    ):
         assert peer.get("/me").status_code == 200  # a user exists once signed in
         word = "zq" + uuid.uuid4().hex[:12]
         body = " ".join([word, *HOSTILE_QUERIES.values()])[:4000]
@@ -106,7 +98,7 @@ def haystack(topology: Topology, mint: Callable[..., str]) -> Iterator[Haystack]
 @pytest.fixture
 def searcher(topology: Topology, mint: Callable[..., str], haystack: Haystack) -> Iterator[httpx.Client]:
     """A user of the public channel only, with budgets of their own (user and address)."""
-    with client_of(topology, mint(new_user_id("searcher"))) as client:
+    with client_through_haproxy(topology, mint(new_user_id("searcher"))) as client:
         assert client.post(f"/channels/{haystack.public_id}/join").status_code == 200
         yield client
 
@@ -127,7 +119,7 @@ def test_the_owner_finds_every_copy_and_another_user_only_the_public_one(
     topology, haystack, searcher
 ) -> None:
     """The control: the hidden copies are in the index, so only membership keeps them out."""
-    with client_of(topology, haystack.owner_token) as owner:
+    with client_through_haproxy(topology, haystack.owner_token) as owner:
         owned = owner.get("/search", params={"q": haystack.word}).json()["results"]
     assert {result["message"]["channel_id"] for result in owned} == {haystack.public_id, *haystack.hidden_ids}
     found = searcher.get("/search", params={"q": haystack.word}).json()["results"]
