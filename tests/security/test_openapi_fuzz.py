@@ -79,10 +79,12 @@ def operations(server: RelayProcess) -> dict[str, re.Pattern[str]]:
 def test_schemathesis_finds_no_server_errors_or_schema_violations_in_1000_cases(
     fuzz_server: RelayProcess, mint, tmp_path: Path
 ) -> None:
-    result = run_schemathesis(fuzz_server, mint(new_user_id("fuzzer")), tmp_path)
-    if "SystemError: AST constructor recursion depth mismatch" in result.stdout:
-        # CPython 3.11's AST recursion check crashing inside schemathesis: a tool crash, not a finding.
+    for _attempt in range(3):
         result = run_schemathesis(fuzz_server, mint(new_user_id("fuzzer")), tmp_path)
+        # CPython 3.11's AST recursion check crashing inside schemathesis: a tool crash, not a
+        # finding (a CI run saw it twice in a row).
+        if "SystemError: AST constructor recursion depth mismatch" not in result.stdout:
+            break
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     entries = json.loads((tmp_path / "cases.har").read_text())["log"]["entries"]
     statuses = Counter(entry["response"]["status"] for entry in entries)
