@@ -5,7 +5,7 @@ refused handshake. Never a 500, never an ack that does not come (a client would 
 reachable but too slow gets the same answers once RELAY_DATABASE_DEADLINE_SECONDS has passed."""
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -69,27 +69,35 @@ def test_rest_answers_503_with_the_error_body_while_the_database_is_unreachable(
     assert httpx.get(f"{relay_behind_proxy.url}/api/channels", headers=headers, timeout=15).status_code == 200
 
 
+async def send_while(
+    relay: RelayProcess, keys: SigningKeys, proxy: FaultProxy, fault: Callable[[], None], name: str
+) -> tuple[dict, float]:
+    """A member's `message:send` while `fault` holds the database link: its ack and how long it took."""
+    token = keys.mint(name)
+    async with httpx.AsyncClient(base_url=relay.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        channel_id = (await api.post("/api/channels", json={"name": name})).json()["id"]
+    user = await SocketUser(relay.url, token).connect()
+    try:
+        fault()
+        started = time.monotonic()
+        ack = await user.call(
+            "message:send", {"channel_id": channel_id, "body": "hi", "client_msg_id": name[-1] * 26}
+        )
+        return ack, time.monotonic() - started
+    finally:
+        proxy.heal()
+        await user.close()
+
+
 async def test_a_socket_send_gets_an_unavailable_ack_at_once_while_the_database_is_unreachable(
     relay_behind_proxy: RelayProcess, signing_keys: SigningKeys, database_proxy: FaultProxy
 ) -> None:
-    token = signing_keys.mint("db-down-socket")
-    async with httpx.AsyncClient(
-        base_url=relay_behind_proxy.url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
-        channel_id = (await api.post("/api/channels", json={"name": "db-down"})).json()["id"]
-    user = await SocketUser(relay_behind_proxy.url, token).connect()
-    try:
-        database_proxy.refuse()
-        started = time.monotonic()
-        ack = await user.call(
-            "message:send", {"channel_id": channel_id, "body": "hi", "client_msg_id": "a" * 26}
-        )
-        assert ack["ok"] is False
-        assert ack["error"]["code"] == "unavailable"
-        assert time.monotonic() - started < 10, "the ack must come before the client's ack timeout"
-    finally:
-        database_proxy.heal()
-        await user.close()
+    ack, took = await send_while(
+        relay_behind_proxy, signing_keys, database_proxy, database_proxy.refuse, "db-down-a"
+    )
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "unavailable"
+    assert took < 10, "the ack must come before the client's ack timeout"
 
 
 async def test_a_socket_handshake_is_refused_cleanly_while_the_database_is_unreachable(
@@ -128,21 +136,8 @@ def test_rest_answers_503_by_the_deadline_while_the_database_link_is_too_slow(
 async def test_a_socket_send_gets_an_unavailable_ack_by_the_deadline_while_the_link_is_too_slow(
     relay_behind_proxy: RelayProcess, signing_keys: SigningKeys, database_proxy: FaultProxy
 ) -> None:
-    token = signing_keys.mint("db-slow-socket")
-    async with httpx.AsyncClient(
-        base_url=relay_behind_proxy.url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
-        channel_id = (await api.post("/api/channels", json={"name": "db-slow"})).json()["id"]
-    user = await SocketUser(relay_behind_proxy.url, token).connect()
-    try:
-        database_proxy.degrade(TOO_SLOW)
-        started = time.monotonic()
-        ack = await user.call(
-            "message:send", {"channel_id": channel_id, "body": "hi", "client_msg_id": "b" * 26}
-        )
-        assert ack["ok"] is False
-        assert ack["error"]["code"] == "unavailable"
-        assert time.monotonic() - started < DATABASE_DEADLINE_SECONDS + 2
-    finally:
-        database_proxy.heal()
-        await user.close()
+    too_slow = lambda: database_proxy.degrade(TOO_SLOW)  # noqa: E731
+    ack, took = await send_while(relay_behind_proxy, signing_keys, database_proxy, too_slow, "db-slow-b")
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "unavailable"
+    assert took < DATABASE_DEADLINE_SECONDS + 2
